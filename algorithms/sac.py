@@ -1,0 +1,147 @@
+"""Soft actor-critic (Haarnoja et al., 2018): the learner every method of the suite trains.
+
+Twin (or N) critics evaluated as one batched network, a Polyak-averaged target, a tanh-Gaussian actor and a
+learned or fixed temperature. With absorbing states on (DAC), the next state's indicator masks the bootstrap
+action and its entropy, and rows whose current state is absorbing are left out of the actor and temperature
+losses (ALGORITHMS.md §2.3, §20.1).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from algorithms.base import Algorithm
+from data.transitions import Transitions
+from models.actor import SquashedGaussianActor
+from models.critic import EnsembleCritic
+
+CriticLoss = Callable[[Transitions], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+class SoftActorCritic(nn.Module):
+    def __init__(self, obs_size: int, action_size: int, *, hidden_size: int = 256, depth: int = 2,
+                 activation: str = "relu", critics: int = 2, log_std_min: float = -20.0, log_std_max: float = 2.0,
+                 discount: float = 0.99, polyak_factor: float = 0.995, target_temperature: float = -1.0,
+                 learn_temperature: bool = True, initial_temperature: float = 1.0, critic_learning_rate: float = 3e-4,
+                 actor_learning_rate: float = 3e-4, temperature_learning_rate: float = 3e-4,
+                 absorbing: bool = False):
+        super().__init__()
+        self.actor = SquashedGaussianActor(obs_size, action_size, hidden_size, depth, activation, log_std_min,
+                                           log_std_max)
+        self.critic = EnsembleCritic(obs_size, action_size, critics, hidden_size, depth, activation)
+        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(initial_temperature)), requires_grad=learn_temperature)
+        self.discount, self.polyak_factor = discount, polyak_factor
+        self.target_entropy = target_temperature * action_size
+        self.learn_temperature, self.absorbing = learn_temperature, absorbing
+        self.actor_optimiser = torch.optim.AdamW(self.actor.parameters(), lr=actor_learning_rate, weight_decay=0.0)
+        self.critic_optimiser = torch.optim.AdamW(self.critic.parameters(), lr=critic_learning_rate, weight_decay=0.0)
+        self.temperature_optimiser = torch.optim.Adam([self.log_alpha], lr=temperature_learning_rate)
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig, obs_size: int, action_size: int) -> "SoftActorCritic":
+        model, rl = cfg.model, cfg.reinforcement
+        return cls(obs_size, action_size, hidden_size=model.hidden_size, depth=model.depth,
+                   activation=model.activation, critics=model.critics, log_std_min=model.log_std_min,
+                   log_std_max=model.log_std_max, discount=rl.discount, polyak_factor=rl.polyak_factor,
+                   target_temperature=rl.target_temperature, learn_temperature=rl.learn_temperature,
+                   initial_temperature=rl.initial_temperature, critic_learning_rate=cfg.training.learning_rate,
+                   actor_learning_rate=rl.actor_learning_rate, temperature_learning_rate=rl.temperature_learning_rate,
+                   absorbing=cfg.imitation.absorbing)
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        return self.log_alpha.exp()
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """Actions in [-1, 1] for one observation or a (N, obs) array of them."""
+        obs_tensor = torch.as_tensor(obs, dtype=torch.float32, device=self.log_alpha.device)
+        action = self.actor.deterministic(obs_tensor) if deterministic else self.actor.sample(obs_tensor)[0]
+        return action.cpu().numpy()
+
+    def absorbing_flag(self, obs: torch.Tensor) -> torch.Tensor:
+        """1 where the state is the absorbing state (indicator coordinate), else 0."""
+        return obs[:, -1] if self.absorbing else torch.zeros_like(obs[:, 0])
+
+    @torch.no_grad()
+    def soft_value(self, next_obs: torch.Tensor) -> torch.Tensor:
+        """Target soft value V(s') = min_j Qbar_j(s', a') - alpha log pi(a'|s'), a' ~ pi(.|s').
+
+        At an absorbing s' the only action is 0 and there is no entropy bonus. The log-probability is taken
+        of the sampled action before it is replaced, and masking uses `where`, so a NaN in a masked entry
+        cannot leak into the target.
+        """
+        next_action, next_log_prob = self.actor.sample(next_obs)
+        absorbing = self.absorbing_flag(next_obs).bool()
+        next_action = torch.where(absorbing[:, None], torch.zeros_like(next_action), next_action)
+        entropy_term = torch.where(absorbing, torch.zeros_like(next_log_prob), self.alpha * next_log_prob)
+        return self.target_critic.min(next_obs, next_action) - entropy_term
+
+    @torch.no_grad()
+    def critic_target(self, batch: Transitions) -> torch.Tensor:
+        """y = r + (1 - d) gamma V(s'): time-limit cuts (d = 0) bootstrap."""
+        return batch.reward + (1 - batch.terminal) * self.discount * self.soft_value(batch.next_obs)
+
+    def soft_bellman_loss(self, batch: Transitions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Sum over critics of the importance-weighted squared error to the shared target."""
+        target = self.critic_target(batch)
+        q_values = self.critic(batch.obs, batch.action)
+        loss = (batch.weight * (q_values - target) ** 2).mean(dim=1).sum()
+        return loss, {"critic_loss": loss.detach(), "q_value": q_values.detach().mean()}
+
+    def actor_and_temperature_losses(self, batch: Transitions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Weighted actor loss alpha log pi - min Q and temperature loss, both masked on absorbing states."""
+        action, log_prob = self.actor.sample(batch.obs)
+        mask = batch.weight * (1 - self.absorbing_flag(batch.obs))
+        normaliser = mask.sum().clamp_min(1e-8)
+        alpha = self.alpha
+        actor_loss = (mask * (alpha.detach() * log_prob - self.critic.min(batch.obs, action))).sum() / normaliser
+        temperature_loss = -(mask * alpha * (log_prob.detach() + self.target_entropy)).sum() / normaliser
+        return actor_loss, temperature_loss, log_prob.detach()
+
+    def update(self, batch: Transitions, critic_loss: CriticLoss | None = None) -> dict[str, torch.Tensor]:
+        """One critic step (SAC's soft Bellman loss unless a method supplies its own), one actor step, one
+        temperature step (if learned), then the Polyak update. Returns detached metrics (no host sync)."""
+        loss, metrics = (critic_loss or self.soft_bellman_loss)(batch)
+        self.critic_optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.critic_optimiser.step()
+
+        actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch)
+        self.actor_optimiser.zero_grad(set_to_none=True)
+        actor_loss.backward(inputs=list(self.actor.parameters()))  # no gradients into the critic
+        self.actor_optimiser.step()
+        if self.learn_temperature:
+            self.temperature_optimiser.zero_grad(set_to_none=True)
+            temperature_loss.backward(inputs=[self.log_alpha])
+            self.temperature_optimiser.step()
+        self.update_target()
+        return {**metrics, "actor_loss": actor_loss.detach(), "alpha": self.alpha.detach(),
+                "entropy": -log_prob.mean()}
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """theta_bar <- rho theta_bar + (1 - rho) theta."""
+        for target, online in zip(self.target_critic.parameters(), self.critic.parameters()):
+            target.lerp_(online, 1 - self.polyak_factor)
+
+    def optimiser_state(self) -> dict:
+        return {name: getattr(self, name).state_dict()
+                for name in ("actor_optimiser", "critic_optimiser", "temperature_optimiser")}
+
+    def load_optimiser_state(self, state: dict) -> None:
+        for name, optimiser_state in state.items():
+            getattr(self, name).load_state_dict(optimiser_state)
+
+
+class SAC(Algorithm):
+    """Plain SAC on the environment's true reward: the trivial method, and the suite's RL baseline."""
+
+    needs_expert_data = False

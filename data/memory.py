@@ -1,0 +1,56 @@
+"""Preallocated replay memory: one (capacity, width) tensor on the training device, a ring buffer."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from data.transitions import RowLayout, Transitions
+
+
+class ReplayMemory:
+    """Stores agent transitions; sampling is uniform with replacement over the filled rows."""
+
+    def __init__(self, capacity: int, obs_size: int, action_size: int, device: torch.device):
+        self.layout = RowLayout(obs_size, action_size)
+        self.capacity = capacity
+        self.rows = torch.zeros(capacity, self.layout.width, device=device)
+        self.position = 0  # next row to write
+        self.size = 0
+        self._staging = np.zeros(self.layout.width, dtype=np.float32)  # one host->device copy per row
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
+               terminal: bool, timeout: bool, weight: float = 1.0) -> None:
+        row, cols = self._staging, self.layout.columns
+        row[cols["obs"]] = obs
+        row[cols["action"]] = action
+        row[cols["reward"]] = reward
+        row[cols["next_obs"]] = next_obs
+        row[cols["terminal"]] = terminal
+        row[cols["timeout"]] = timeout
+        row[cols["weight"]] = weight
+        self.rows[self.position] = torch.from_numpy(row)
+        self.position = (self.position + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def extend(self, rows: torch.Tensor) -> None:
+        """Append many (N, width) rows at once (e.g. expert data prefilled into the memory)."""
+        for start in range(0, len(rows), self.capacity):
+            chunk = rows[start:start + self.capacity]
+            index = (self.position + torch.arange(len(chunk))) % self.capacity
+            self.rows[index.to(self.rows.device)] = chunk.to(self.rows)
+            self.position = (self.position + len(chunk)) % self.capacity
+            self.size = min(self.size + len(chunk), self.capacity)
+
+    def sample(self, batch_size: int) -> Transitions:
+        index = torch.randint(0, self.size, (batch_size,), device=self.rows.device)
+        return self.layout.split(self.rows[index])
+
+    def state_dict(self) -> dict:
+        return {"rows": self.rows[:self.size].cpu().clone(), "position": self.position, "size": self.size}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows[:state["size"]] = state["rows"].to(self.rows)
+        self.position, self.size = state["position"], state["size"]

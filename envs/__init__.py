@@ -1,0 +1,1 @@
+"""Gymnasium environment construction, the absorbing-state wrapper, and score normalisation."""

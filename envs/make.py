@@ -1,0 +1,31 @@
+"""Builds environments from an env config: Gymnasium id + kwargs, actions rescaled to [-1, 1]."""
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from envs.absorbing import AbsorbingIndicator
+
+
+def make_env(env_cfg: DictConfig, absorbing: bool) -> gym.Env:
+    """The task of `env_cfg` with actions in [-1, 1] and, if `absorbing`, the absorbing indicator."""
+    kwargs = OmegaConf.to_container(env_cfg.kwargs, resolve=True) if env_cfg.kwargs else {}
+    env = gym.make(env_cfg.id, max_episode_steps=env_cfg.max_episode_steps, **kwargs)
+    if not isinstance(env.action_space, gym.spaces.Box) or not isinstance(env.observation_space, gym.spaces.Box):
+        raise ValueError(f"env.id={env_cfg.id} needs continuous (Box) observations and actions")
+    unit = np.ones(env.action_space.shape, dtype=np.float32)
+    env = gym.wrappers.RescaleAction(env, -unit, unit)
+    return AbsorbingIndicator(env) if absorbing else env
+
+
+def to_unit_actions(actions: np.ndarray, action_space: gym.spaces.Box) -> np.ndarray:
+    """Map actions from the env's native bounds (as datasets store them) to the policy's [-1, 1]."""
+    low, high = action_space.low, action_space.high
+    return (2.0 * (actions - low) / (high - low) - 1.0).astype(np.float32)
+
+
+def from_unit_actions(actions: np.ndarray, action_space: gym.spaces.Box) -> np.ndarray:
+    """Map policy actions in [-1, 1] back to the env's native bounds."""
+    low, high = action_space.low, action_space.high
+    return (low + (actions + 1.0) * 0.5 * (high - low)).astype(action_space.dtype)

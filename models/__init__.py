@@ -1,0 +1,1 @@
+"""Neural networks of the suite: MLPs, the squashed-Gaussian actor and ensembles of critics."""

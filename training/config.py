@@ -1,0 +1,98 @@
+"""Validation of the composed config: every shared key is checked once, before any work starts."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from models.mlp import ACTIVATIONS
+from training.errors import UserError
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    kind: type
+    allowed: Callable[[object], bool]
+    expected: str  # what a valid value looks like, for the error line
+
+
+def _positive(v) -> bool:
+    return v > 0
+
+
+def _non_negative(v) -> bool:
+    return v >= 0
+
+
+RULES = [
+    Rule("seed", int, _non_negative, "an integer >= 0"),
+    Rule("steps", int, _positive, "an integer > 0"),
+    Rule("training.start", int, _non_negative, "an integer >= 0"),
+    Rule("training.interval", int, _positive, "an integer > 0"),
+    Rule("training.batch_size", int, _positive, "an integer > 0"),
+    Rule("training.learning_rate", float, _positive, "a number > 0"),
+    Rule("reinforcement.discount", float, lambda v: 0 < v < 1, "a number in (0, 1)"),
+    Rule("reinforcement.polyak_factor", float, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
+    Rule("reinforcement.target_temperature", float, lambda v: True, "a number"),
+    Rule("reinforcement.learn_temperature", bool, lambda v: True, "true or false"),
+    Rule("reinforcement.initial_temperature", float, _positive, "a number > 0"),
+    Rule("reinforcement.actor_learning_rate", float, _positive, "a number > 0"),
+    Rule("reinforcement.temperature_learning_rate", float, _positive, "a number > 0"),
+    Rule("model.hidden_size", int, _positive, "an integer > 0"),
+    Rule("model.depth", int, _non_negative, "an integer >= 0"),
+    Rule("model.activation", str, lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+    Rule("model.critics", int, _positive, "an integer > 0"),
+    Rule("model.log_std_min", float, lambda v: True, "a number"),
+    Rule("model.log_std_max", float, lambda v: True, "a number"),
+    Rule("memory.size", int, _positive, "an integer > 0"),
+    Rule("imitation.trajectories", int, _non_negative, "an integer >= 0 (0 = all)"),
+    Rule("imitation.trajectory_selection", str, lambda v: v in ("random", "first"), "random or first"),
+    Rule("imitation.subsample", int, _positive, "an integer >= 1"),
+    Rule("imitation.state_only", bool, lambda v: True, "true or false"),
+    Rule("imitation.absorbing", bool, lambda v: True, "true or false"),
+    Rule("imitation.bc_aux_loss", bool, lambda v: True, "true or false"),
+    Rule("bc_pretraining.iterations", int, _non_negative, "an integer >= 0"),
+    Rule("bc_pretraining.learning_rate", float, _positive, "a number > 0"),
+    Rule("evaluation.interval", int, _positive, "an integer > 0"),
+    Rule("evaluation.episodes", int, _positive, "an integer > 0"),
+    Rule("logging.interval", int, _positive, "an integer > 0"),
+    Rule("logging.tensorboard", bool, lambda v: True, "true or false"),
+    Rule("logging.progress_bar", bool, lambda v: True, "true or false"),
+    Rule("checkpoint.interval", int, _positive, "an integer > 0"),
+    Rule("env.max_episode_steps", int, _positive, "an integer > 0"),
+]
+
+
+def _has_kind(value: object, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Raise UserError naming the first invalid key, its value and what is allowed."""
+    for rule in RULES:
+        value = OmegaConf.select(cfg, rule.key)
+        if not _has_kind(value, rule.kind) or not rule.allowed(value):
+            raise UserError(f"{rule.key}={value!r} is invalid; it must be {rule.expected}")
+    if cfg.model.log_std_min >= cfg.model.log_std_max:
+        raise UserError("model.log_std_min must be below model.log_std_max")
+    resolve_device(cfg.device)
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when available; anything else must be a torch device string that exists here."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"device={name} is not a torch device; use auto, cpu or cuda[:N]") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device={name} but CUDA is not available here; use device=auto or device=cpu")
+    return device

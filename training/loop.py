@@ -1,0 +1,224 @@
+"""The training loop shared by every method: act, store, update, evaluate, log, checkpoint.
+
+It knows methods only through the hooks of `algorithms.base.Algorithm`; it never looks at a method's name.
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from algorithms import algorithm_class
+from algorithms.base import Algorithm
+from algorithms.sac import SoftActorCritic
+from data.expert import load_expert
+from data.memory import ReplayMemory
+from envs.absorbing import absorbing_state
+from envs.make import make_env
+from training.checkpoint import load_checkpoint, save_checkpoint
+from training.config import check_config, resolve_device
+from training.errors import UserError
+from training.evaluation import evaluate, normalised_score, reference_returns
+from training.logger import MetricsLog
+from training.plots import plot_run
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss or parameter became NaN/inf; the run stops and keeps its last good checkpoint."""
+
+
+@dataclass
+class Progress:
+    """Loop counters saved in checkpoints."""
+
+    step: int = 0
+    episodes: int = 0
+    evaluations: list[dict] = field(default_factory=list)
+    recent_returns: list[float] = field(default_factory=list)  # training episodes since the last log row
+
+
+@dataclass
+class Run:
+    """Everything one run builds before its first step."""
+
+    cfg: DictConfig
+    run_dir: Path
+    method: Algorithm
+    sac: SoftActorCritic
+    env: gym.Env
+    eval_envs: list[gym.Env]
+    memory: ReplayMemory | None
+    references: tuple[float, float]
+    log: MetricsLog
+    progress: Progress
+
+
+def train(cfg: DictConfig, run_dir: Path) -> float:
+    """Train one method on one task; returns the mean normalised evaluation score (what sweepers maximise)."""
+    run = build_run(cfg, Path(run_dir))
+    try:
+        if run.progress.step == 0 and not run.progress.evaluations:
+            run.method.pretrain(lambda step, metrics: write_row(run, step, metrics))
+        if run.method.interacts_with_env:
+            interact(run)
+        if not run.progress.evaluations or run.progress.evaluations[-1]["step"] != run.progress.step:
+            record_evaluation(run)
+    except NonFiniteLossError as error:
+        raise UserError(f"{error} at step {run.progress.step}; the run stopped, its metrics and last good "
+                        f"checkpoint are kept in {run.run_dir}. Lower the learning rates or check the data") from None
+    finally:
+        run.log.close()
+    return finish(run)
+
+
+def build_run(cfg: DictConfig, run_dir: Path) -> Run:
+    check_config(cfg)
+    method_class = algorithm_class(cfg.algorithm["class"])
+    method_class.check_config(cfg)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    absorbing = cfg.imitation.absorbing
+    env = make_env(cfg.env, absorbing)
+    eval_envs = [make_env(cfg.env, absorbing) for _ in range(cfg.evaluation.episodes)]
+    obs_size, action_size = env.observation_space.shape[0], env.action_space.shape[0]
+    expert = None
+    if method_class.needs_expert_data:
+        raw_obs = gym.spaces.Box(-np.inf, np.inf, (obs_size - int(absorbing),))
+        expert = load_expert(cfg.env, cfg.imitation, raw_obs, env.unwrapped.action_space, cfg.seed, device)
+    references = reference_returns(cfg.env, expert.metadata if expert else None)
+    sac = SoftActorCritic.from_config(cfg, obs_size, action_size).to(device)
+    method = method_class(cfg, sac, expert)
+    memory = None
+    if method_class.interacts_with_env:
+        memory = ReplayMemory(min(cfg.memory.size, cfg.steps + cfg.steps // 2), obs_size, action_size, device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = load_checkpoint(run_dir) if cfg.resume else None
+    if cfg.resume and checkpoint is None:
+        raise UserError(f"resume={cfg.resume} holds no checkpoint.pt; give the directory of a run that saved one")
+    progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
+    log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None)
+    if not checkpoint:
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    return Run(cfg, run_dir, method, sac, env, eval_envs, memory, references, log, progress)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def interact(run: Run) -> None:
+    """Environment steps from the last checkpoint (or 0) to cfg.steps, with updates, logs and evaluations."""
+    cfg, progress, sac = run.cfg, run.progress, run.sac
+    env, memory, expert = run.env, run.memory, run.method.expert
+    obs, _ = env.reset(seed=cfg.seed + progress.step)
+    episode_return, metrics = 0.0, {}
+    bar = tqdm(total=cfg.steps, initial=progress.step, disable=not cfg.logging.progress_bar, unit="step",
+               dynamic_ncols=True)
+    for step in range(progress.step + 1, cfg.steps + 1):
+        action = sac.act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        store_transition(memory, obs, action, reward, next_obs, terminated, truncated, cfg.imitation.absorbing)
+        episode_return += reward
+        obs = next_obs
+        if terminated or truncated:
+            progress.episodes += 1
+            progress.recent_returns.append(episode_return)
+            bar.set_postfix(last_return=f"{episode_return:.1f}", refresh=False)
+            obs, episode_return = env.reset()[0], 0.0
+        progress.step = step
+        if step >= cfg.training.start and step % cfg.training.interval == 0:
+            expert_batch = expert.sample(cfg.training.batch_size) if expert is not None else None
+            metrics = run.method.update(memory.sample(cfg.training.batch_size), expert_batch)
+        if step % cfg.logging.interval == 0:
+            write_row(run, step, metrics | episode_summary(progress))
+        if step % cfg.evaluation.interval == 0:
+            record_evaluation(run)
+        if step % cfg.checkpoint.interval == 0:
+            save_run(run)
+        bar.update(1)
+    bar.close()
+
+
+def store_transition(memory: ReplayMemory, obs, action, reward, next_obs, terminated: bool, truncated: bool,
+                     absorbing: bool) -> None:
+    """A termination with absorbing states on becomes a step into the absorbing state plus its self-loop;
+    time-limit cuts are stored as plain bootstrapping rows (never as terminal)."""
+    timeout = truncated and not terminated
+    if terminated and absorbing:
+        state = absorbing_state(len(obs))
+        memory.append(obs, action, reward, state, terminal=False, timeout=False)
+        memory.append(state, np.zeros_like(action), 0.0, state, terminal=False, timeout=False)
+    else:
+        memory.append(obs, action, reward, next_obs, terminal=terminated, timeout=timeout)
+
+
+def episode_summary(progress: Progress) -> dict[str, float]:
+    if not progress.recent_returns:
+        return {}
+    summary = {"train_return": float(np.mean(progress.recent_returns)), "episodes": progress.episodes}
+    progress.recent_returns.clear()
+    return summary
+
+
+def write_row(run: Run, step: int, metrics: dict) -> None:
+    """Log one metrics row; non-finite training metrics stop the run before anything is checkpointed."""
+    values = {key: float(value) for key, value in metrics.items()}
+    bad = [key for key, value in values.items() if not np.isfinite(value)]
+    run.log.write(step, values)
+    if bad:
+        raise NonFiniteLossError(f"non-finite {', '.join(bad)}")
+
+
+def record_evaluation(run: Run) -> None:
+    returns = evaluate(lambda obs: run.sac.act(obs, deterministic=True), run.eval_envs, seed=run.cfg.seed + 10**6)
+    scores = normalised_score(returns, *run.references)
+    result = {"step": run.progress.step, "eval_return": float(returns.mean()),
+              "eval_return_std": float(returns.std()), "eval_score": float(scores.mean())}
+    run.progress.evaluations.append(result)
+    write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"})
+    plot_run(run.run_dir, f"{run.cfg.algorithm.name} on {run.cfg.env.name} (seed {run.cfg.seed})")
+
+
+def save_run(run: Run) -> None:
+    parameters = torch.cat([p.detach().reshape(-1) for p in run.sac.parameters()])
+    if not torch.isfinite(parameters).all():
+        raise NonFiniteLossError("non-finite network parameters")
+    save_checkpoint(run.run_dir, {
+        "progress": run.progress, "sac": run.sac.state_dict(), "optimisers": run.sac.optimiser_state(),
+        "method": run.method.state_dict(), "memory": run.memory.state_dict() if run.memory else None,
+        "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+    })
+
+
+def restore(checkpoint: dict, sac: SoftActorCritic, method: Algorithm, memory: ReplayMemory | None) -> Progress:
+    sac.load_state_dict(checkpoint["sac"])
+    sac.load_optimiser_state(checkpoint["optimisers"])
+    method.load_state_dict(checkpoint["method"])
+    if memory is not None:
+        memory.load_state_dict(checkpoint["memory"])
+    random.setstate(checkpoint["rng"]["python"])
+    np.random.set_state(checkpoint["rng"]["numpy"])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    return checkpoint["progress"]
+
+
+def finish(run: Run) -> float:
+    """Write result.json; the score is the mean over evaluations of the mean normalised return."""
+    evaluations = run.progress.evaluations
+    score = float(np.mean([e["eval_score"] for e in evaluations]))
+    result = {"score": score, "final_score": evaluations[-1]["eval_score"],
+              "final_return": evaluations[-1]["eval_return"], "steps": run.progress.step,
+              "algorithm": run.cfg.algorithm.name, "env": run.cfg.env.name, "seed": run.cfg.seed,
+              "reference_returns": {"random": run.references[0], "expert": run.references[1]},
+              "evaluations": evaluations}
+    (run.run_dir / "result.json").write_text(json.dumps(result, indent=2))
+    return score
