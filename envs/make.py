@@ -8,14 +8,16 @@ from omegaconf import DictConfig, OmegaConf
 from envs.absorbing import AbsorbingIndicator
 
 
-def make_env(env_cfg: DictConfig, absorbing: bool) -> gym.Env:
-    """The task of `env_cfg` with actions in [-1, 1] and, if `absorbing`, the absorbing indicator."""
+def make_env(env_cfg: DictConfig, absorbing: bool, unit_actions: bool = True) -> gym.Env:
+    """The task of `env_cfg`, with actions rescaled to [-1, 1] (unless `unit_actions` is false, as when
+    recording datasets in native units) and, if `absorbing`, the absorbing indicator."""
     kwargs = OmegaConf.to_container(env_cfg.kwargs, resolve=True) if env_cfg.kwargs else {}
     env = gym.make(env_cfg.id, max_episode_steps=env_cfg.max_episode_steps, **kwargs)
     if not isinstance(env.action_space, gym.spaces.Box) or not isinstance(env.observation_space, gym.spaces.Box):
         raise ValueError(f"env.id={env_cfg.id} needs continuous (Box) observations and actions")
-    unit = np.ones(env.action_space.shape, dtype=np.float32)
-    env = gym.wrappers.RescaleAction(env, -unit, unit)
+    if unit_actions:
+        unit = np.ones(env.action_space.shape, dtype=np.float32)
+        env = gym.wrappers.RescaleAction(env, -unit, unit)
     return AbsorbingIndicator(env) if absorbing else env
 
 

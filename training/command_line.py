@@ -29,8 +29,10 @@ def expand_resume(arguments: list[str]) -> list[str]:
     return original + [f"hydra.run.dir={run_dir}"] + arguments
 
 
-def check_overrides(arguments: list[str], groups: tuple[str, ...] = ("algorithm", "env")) -> None:
-    """Raise UserError for an unknown config-group option or config key on the command line."""
+def check_overrides(arguments: list[str], config_name: str = "config",
+                    groups: tuple[str, ...] = ("algorithm", "env")) -> None:
+    """Raise UserError for an unknown config-group option or config key on the command line of the app
+    whose primary config is conf/<config_name>.yaml."""
     overrides = OverridesParser.create().parse_overrides(
         [a for a in arguments if "=" in a and not a.startswith("-")])
     choices: dict[str, str] = {}
@@ -42,7 +44,7 @@ def check_overrides(arguments: list[str], groups: tuple[str, ...] = ("algorithm"
             for value in values:
                 _check_group_option(key, value)
             choices[key] = values[0]
-    config = _compose([f"{group}={value}" for group, value in choices.items()])
+    config = _compose(config_name, [f"{group}={value}" for group, value in choices.items()])
     for override in overrides:
         key = override.get_key_element()
         if override.is_hydra_override() or override.is_add() or override.is_force_add() or \
@@ -63,9 +65,9 @@ def _check_group_option(group: str, value: str) -> None:
         raise UserError(f"unknown {group} '{value}'; choose one of: {', '.join(options)}")
 
 
-def _compose(overrides: list[str]) -> DictConfig:
+def _compose(config_name: str, overrides: list[str]) -> DictConfig:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        return compose(config_name="config", overrides=overrides)
+        return compose(config_name=config_name, overrides=overrides)
 
 
 def _all_keys(config: DictConfig, prefix: str = "") -> list[str]:

@@ -30,6 +30,9 @@ from training.logger import MetricsLog
 from training.plots import plot_run
 
 
+AGENT_NAME = "agent.pt"  # the trained SAC learner's weights alone, for reuse (e.g. as an expert)
+
+
 class NonFiniteLossError(RuntimeError):
     """A loss or parameter became NaN/inf; the run stops and keeps its last good checkpoint."""
 
@@ -55,7 +58,7 @@ class Run:
     env: gym.Env
     eval_envs: list[gym.Env]
     memory: ReplayMemory | None
-    references: tuple[float, float]
+    references: tuple[float, float]  # (random, expert) returns
     log: MetricsLog
     progress: Progress
 
@@ -75,6 +78,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
                         f"checkpoint are kept in {run.run_dir}. Lower the learning rates or check the data") from None
     finally:
         run.log.close()
+    save_run(run)
+    torch.save(run.sac.state_dict(), run.run_dir / AGENT_NAME)
     return finish(run)
 
 
@@ -92,7 +97,8 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     if method_class.needs_expert_data:
         raw_obs = gym.spaces.Box(-np.inf, np.inf, (obs_size - int(absorbing),))
         expert = load_expert(cfg.env, cfg.imitation, raw_obs, env.unwrapped.action_space, cfg.seed, device)
-    references = reference_returns(cfg.env, expert.metadata if expert else None)
+    references = reference_returns(cfg.env, expert.metadata if expert else None) if cfg.evaluation.normalise \
+        else (0.0, 1.0)  # identity normalisation: scores are raw returns
     sac = SoftActorCritic.from_config(cfg, obs_size, action_size).to(device)
     method = method_class(cfg, sac, expert)
     memory = None

@@ -1,0 +1,111 @@
+"""Make an expert dataset with this suite's own SAC:
+
+    python scripts/make_expert_data.py env=<task> [steps=N] [expert.episodes=25]
+
+Trains SAC on the true reward (resuming from its checkpoint in expert.work_dir if one is there, or skipping
+training when that run already finished or expert.policy names an agent.pt), records expert.episodes episodes
+of the deterministic policy and writes them, with the expert's and a random policy's mean returns in the
+metadata, as the Minari dataset env.dataset.id under experts/.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import hydra  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from omegaconf import DictConfig, OmegaConf, open_dict  # noqa: E402
+
+from algorithms.sac import SoftActorCritic  # noqa: E402
+from data.writer import record_episodes, write_minari_dataset  # noqa: E402
+from envs.absorbing import with_indicator  # noqa: E402
+from envs.make import from_unit_actions, make_env  # noqa: E402
+from training.checkpoint import load_checkpoint  # noqa: E402
+from training.command_line import check_overrides  # noqa: E402
+from training.errors import UserError, exit_on_user_error  # noqa: E402
+from training.loop import AGENT_NAME, train  # noqa: E402
+
+
+@hydra.main(version_base=None, config_path="../conf", config_name="make_expert_data")
+def main(cfg: DictConfig) -> None:
+    with exit_on_user_error():
+        make_expert_data(cfg)
+
+
+def make_expert_data(cfg: DictConfig) -> Path:
+    work_dir = Path(cfg.expert.work_dir)
+    agent_file = Path(cfg.expert.policy) if cfg.expert.policy else train_expert(cfg, work_dir)
+    if not agent_file.exists():
+        raise UserError(f"expert.policy={agent_file} does not exist; give an agent.pt written by train.py")
+    policy_env = make_env(cfg.env, absorbing=cfg.imitation.absorbing)
+    sac = SoftActorCritic.from_config(cfg, policy_env.observation_space.shape[0], policy_env.action_space.shape[0])
+    try:
+        sac.load_state_dict(torch.load(agent_file, map_location="cpu"))
+    except RuntimeError:
+        raise UserError(f"{agent_file} does not fit env={cfg.env.name} with this model config") from None
+    native_env = make_env(cfg.env, absorbing=False, unit_actions=False)
+
+    def expert_policy(obs: np.ndarray) -> np.ndarray:
+        obs = with_indicator(obs) if cfg.imitation.absorbing else obs
+        return from_unit_actions(sac.act(obs, deterministic=True), native_env.action_space)
+
+    episodes = record_episodes(expert_policy, native_env, cfg.expert.episodes, seed=cfg.seed * 10**4)
+    random_returns = [ep.reward.sum() for ep in record_episodes(
+        lambda obs: native_env.action_space.sample(), native_env, cfg.expert.random_episodes, seed=10**6)]
+    returns = np.array([ep.reward.sum() for ep in episodes])
+    generation = {
+        "env_id": cfg.env.id, "env_kwargs": OmegaConf.to_container(cfg.env.kwargs) if cfg.env.kwargs else {},
+        "expert_return_mean": float(returns.mean()), "expert_return_std": float(returns.std()),
+        "random_return_mean": float(np.mean(random_returns)), "random_episodes": cfg.expert.random_episodes,
+        "expert_training_steps": trained_steps(agent_file), "seed": cfg.seed, "code_version": code_version(),
+        "command": "python scripts/make_expert_data.py " + " ".join(sys.argv[1:]),
+    }
+    root = Path(cfg.expert.output_root)
+    root = root if root.is_absolute() else REPO_ROOT / root
+    data = write_minari_dataset(
+        root, cfg.expert.dataset_id, episodes, native_env, seed=cfg.seed * 10**4,
+        random_return=generation["random_return_mean"], extra_metadata=generation,
+        description=f"{len(episodes)} episodes of a SAC expert's deterministic policy on {cfg.env.id}, "
+                    f"made by this suite's scripts/make_expert_data.py")
+    print(f"wrote {data.parent}: expert return {returns.mean():.1f} +- {returns.std():.1f} over {len(episodes)} "
+          f"episodes, random return {np.mean(random_returns):.1f}")
+    return data
+
+
+def train_expert(cfg: DictConfig, work_dir: Path) -> Path:
+    """SAC on the true reward in work_dir: resumed from its checkpoint if one exists, skipped if finished."""
+    agent_file = work_dir / AGENT_NAME
+    checkpoint = load_checkpoint(work_dir)
+    if agent_file.exists() and checkpoint is not None and checkpoint["progress"].step >= cfg.steps:
+        print(f"using the finished expert in {work_dir}")
+        return agent_file
+    with open_dict(cfg):
+        cfg.resume = str(work_dir) if checkpoint is not None else None
+    print(f"training a SAC expert in {work_dir}" + (" (resumed)" if checkpoint is not None else ""))
+    train(cfg, work_dir)
+    return agent_file
+
+
+def trained_steps(agent_file: Path) -> int | None:
+    checkpoint = load_checkpoint(agent_file.parent)
+    return checkpoint["progress"].step if checkpoint is not None else None
+
+
+def code_version() -> str:
+    """The git commit of this code (with -dirty when there are uncommitted changes), or 'unknown'."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+if __name__ == "__main__":
+    with exit_on_user_error():
+        check_overrides(sys.argv[1:], config_name="make_expert_data")
+    main()

@@ -1,0 +1,106 @@
+"""Replay memory, absorbing-state storage, the actor's log-likelihood and the BC loss."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.distributions import Normal, TransformedDistribution
+from torch.distributions.transforms import TanhTransform
+
+from algorithms.base import bc_loss
+from data.memory import ReplayMemory
+from data.transitions import Transitions
+from envs.absorbing import absorbing_state
+from models.actor import SquashedGaussianActor
+from models.critic import EnsembleCritic
+from training.loop import store_transition
+
+
+def fill(memory: ReplayMemory, rewards) -> None:
+    for reward in rewards:
+        memory.append(np.zeros(3), np.zeros(1), reward, np.zeros(3), terminal=False, timeout=False)
+
+
+def test_memory_wraps_around_and_overwrites_oldest_rows():
+    memory = ReplayMemory(4, 3, 1, torch.device("cpu"))
+    fill(memory, [1, 2, 3, 4, 5, 6])
+    assert len(memory) == 4 and memory.position == 2
+    assert sorted(memory.layout.split(memory.rows).reward.tolist()) == [3, 4, 5, 6]
+
+
+def test_sampling_only_returns_written_rows():
+    memory = ReplayMemory(100, 3, 1, torch.device("cpu"))
+    fill(memory, [7, 8, 9])
+    assert set(memory.sample(1000).reward.tolist()) == {7, 8, 9}
+
+
+def test_termination_with_absorbing_states_stores_step_into_absorbing_state_and_self_loop():
+    memory = ReplayMemory(10, 3, 1, torch.device("cpu"))
+    obs, next_obs = np.array([0.5, 0.5, 0.0]), np.array([0.7, 0.7, 0.0])
+    store_transition(memory, obs, np.array([0.3]), 1.5, next_obs, terminated=True, truncated=False, absorbing=True)
+    rows = memory.layout.split(memory.rows[:len(memory)])
+    s_abs = torch.as_tensor(absorbing_state(3))
+    assert len(memory) == 2
+    assert torch.equal(rows.next_obs[0], s_abs) and rows.terminal[0] == 0 and rows.reward[0] == 1.5
+    assert torch.equal(rows.obs[1], s_abs) and torch.equal(rows.next_obs[1], s_abs)
+    assert rows.action[1].item() == 0 and rows.reward[1] == 0 and rows.terminal[1] == 0
+
+
+def test_time_limit_cut_is_a_bootstrapping_row_never_a_terminal():
+    memory = ReplayMemory(10, 3, 1, torch.device("cpu"))
+    next_obs = np.array([0.7, 0.7, 0.0])
+    store_transition(memory, np.zeros(3), np.zeros(1), 1.0, next_obs, terminated=False, truncated=True, absorbing=True)
+    store_transition(memory, np.zeros(3), np.zeros(1), 1.0, next_obs, terminated=True, truncated=False,
+                     absorbing=False)
+    rows = memory.layout.split(memory.rows[:len(memory)])
+    assert rows.terminal.tolist() == [0, 1] and rows.timeout.tolist() == [1, 0]
+    assert torch.allclose(rows.next_obs[0], torch.tensor(next_obs, dtype=torch.float32))
+
+
+def test_memory_state_round_trip():
+    memory = ReplayMemory(4, 3, 1, torch.device("cpu"))
+    fill(memory, [1, 2, 3, 4, 5])
+    restored = ReplayMemory(4, 3, 1, torch.device("cpu"))
+    restored.load_state_dict(memory.state_dict())
+    assert torch.equal(restored.rows, memory.rows) and restored.position == memory.position
+
+
+def test_actor_log_prob_matches_torch_tanh_gaussian():
+    torch.manual_seed(0)
+    actor = SquashedGaussianActor(3, 2, 16, 2, "relu", -20.0, 2.0)
+    obs, action = torch.randn(5, 3), torch.rand(5, 2) * 1.8 - 0.9
+    mean, log_std = actor(obs)
+    reference = TransformedDistribution(Normal(mean, log_std.exp()), TanhTransform()).log_prob(action).sum(-1)
+    assert torch.allclose(actor.log_prob(obs, action), reference, atol=1e-4)
+    sampled, sampled_log_prob = actor.sample(obs)
+    assert torch.allclose(actor.log_prob(obs, sampled), sampled_log_prob, atol=1e-3)
+
+
+def test_bc_loss_is_weighted_negative_log_likelihood_and_finite_at_action_bounds():
+    actor = SquashedGaussianActor(3, 1, 16, 1, "tanh", -20.0, 2.0)
+    obs, action = torch.randn(4, 3), torch.tensor([[-1.0], [1.0], [0.2], [0.0]])
+    weight = torch.tensor([1.0, 0.5, 2.0, 1.0])
+    rows = Transitions(obs, action, torch.zeros(4), obs, torch.zeros(4), torch.zeros(4), weight)
+    expected = (weight * -actor.log_prob(obs, action)).mean()
+    assert torch.isfinite(bc_loss(actor, rows)) and torch.allclose(bc_loss(actor, rows), expected)
+
+
+def test_behavioural_cloning_fits_a_linear_expert():
+    torch.manual_seed(0)
+    actor = SquashedGaussianActor(2, 1, 32, 2, "relu", -5.0, 2.0)
+    optimiser = torch.optim.Adam(actor.parameters(), lr=3e-3)
+    obs = torch.randn(256, 2)
+    action = torch.tanh(obs @ torch.tensor([[0.8], [-0.5]]))
+    rows = Transitions(obs, action, torch.zeros(256), obs, torch.zeros(256), torch.zeros(256), torch.ones(256))
+    for _ in range(400):
+        loss = bc_loss(actor, rows)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    assert (actor.deterministic(obs) - action).abs().mean() < 0.05
+
+
+def test_ensemble_critic_members_are_independent_networks():
+    critic = EnsembleCritic(3, 1, 2, 16, 2, "relu")
+    q = critic(torch.randn(5, 3), torch.rand(5, 1))
+    assert q.shape == (2, 5) and not torch.allclose(q[0], q[1])
+    assert torch.equal(critic.min(torch.zeros(1, 3), torch.zeros(1, 1)), critic(torch.zeros(1, 3), torch.zeros(1, 1)).min(0).values)
