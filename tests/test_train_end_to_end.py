@@ -1,0 +1,133 @@
+"""train.py and make_expert_data.py end to end on the small task, resume after a kill, and bad input."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import REPO_ROOT, TINY, make_config
+from training.errors import UserError
+from training.loop import train
+
+
+def run_command(*arguments: str, script: str = "train.py", timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, script, *arguments], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+
+
+def test_sac_run_writes_every_output(tmp_path):
+    result = run_command("algorithm=SAC", *TINY, "logging.tensorboard=true", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    for name in ("config.yaml", ".hydra/config.yaml", "metrics.csv", "checkpoint.pt", "agent.pt", "returns.png",
+                 "diagnostics.png", "result.json"):
+        assert (tmp_path / name).exists(), name
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics.dropna(subset=["eval_score"])["step"].tolist() == [150, 300]
+    assert metrics.dropna(subset=["critic_loss"])["step"].min() == 100
+    result_json = json.loads((tmp_path / "result.json").read_text())
+    assert result_json["score"] == pytest.approx(metrics["eval_score"].mean())
+
+
+def test_bc_run_trains_from_the_shipped_dataset_and_evaluates_once(tmp_path):
+    result = run_command("algorithm=BC", *TINY, "bc_pretraining.iterations=200", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics.dropna(subset=["bc_loss"])["step"].tolist() == [50, 100, 150, 200]
+    assert len(metrics.dropna(subset=["eval_score"])) == 1
+    assert json.loads((tmp_path / "result.json").read_text())["steps"] == 0
+
+
+def test_same_seed_same_metrics(tmp_path):
+    scores = [train(make_config("algorithm=SAC", *TINY, "evaluation.interval=100"), tmp_path / name)
+              for name in ("a", "b")]
+    assert scores[0] == scores[1]
+    assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
+
+
+def test_resume_after_kill_loses_and_duplicates_no_row(tmp_path):
+    arguments = ["algorithm=SAC", *TINY, "steps=3000", "checkpoint.interval=200", "evaluation.interval=1000"]
+    process = subprocess.Popen([sys.executable, "train.py", *arguments, f"hydra.run.dir={tmp_path}"], cwd=REPO_ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while not (tmp_path / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["progress"].step
+    assert 0 < killed_at < 3000
+    result = run_command(f"resume={tmp_path}", "logging.progress_bar=false")
+    assert result.returncode == 0, result.stderr
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    train_rows = metrics.dropna(subset=["critic_loss"])["step"].tolist()
+    assert train_rows == list(range(100, 3001, 50))  # every log row exactly once
+    assert metrics.dropna(subset=["eval_score"])["step"].tolist() == [1000, 2000, 3000]
+
+
+def test_make_expert_data_end_to_end(tmp_path):
+    result = run_command("env=inverted_pendulum", "steps=300", "training.start=100", "model.hidden_size=32",
+                         "evaluation.interval=300", "evaluation.episodes=1", "logging.progress_bar=false",
+                         "expert.episodes=2", "expert.random_episodes=3", f"expert.work_dir={tmp_path / 'work'}",
+                         f"expert.output_root={tmp_path / 'root'}", "expert.dataset_id=test/ip/expert-v0",
+                         script="scripts/make_expert_data.py")
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads((tmp_path / "root/test/ip/expert-v0/data/metadata.json").read_text())
+    generation = metadata["generation"]
+    assert metadata["total_episodes"] == 2 and generation["expert_training_steps"] == 300
+    assert metadata["ref_max_score"] == pytest.approx(generation["expert_return_mean"])
+    assert generation["random_episodes"] == 3 and "make_expert_data.py" in generation["command"]
+    again = run_command("env=inverted_pendulum", "steps=300", "model.hidden_size=32", "expert.episodes=1",
+                        "expert.random_episodes=1", f"expert.work_dir={tmp_path / 'work'}",
+                        f"expert.output_root={tmp_path / 'root'}", "expert.dataset_id=test/ip/expert-v0",
+                        script="scripts/make_expert_data.py")
+    assert again.returncode == 0 and "using the finished expert" in again.stdout
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["algorithm=GAIIL"], "unknown algorithm 'GAIIL'; choose one of: BC, SAC"),
+    (["env=hoper"], "unknown env 'hoper'; choose one of:"),
+    (["trainng.batch_size=3"], "unknown config key 'trainng.batch_size'; did you mean training.batch_size?"),
+    (["reinforcement.discount=1.5"], "reinforcement.discount=1.5 is invalid; it must be a number in (0, 1)"),
+    (["steps=0"], "steps=0 is invalid; it must be an integer > 0"),
+    (["training.batch_size=-4"], "training.batch_size=-4 is invalid; it must be an integer > 0"),
+    (["algorithm=BC", "imitation.trajectories=500"], "imitation.trajectories=500 but Minari dataset"),
+    (["env.dataset.id=nobody/none/expert-v0"], "expert dataset 'nobody/none/expert-v0' not found"),
+    (["resume=/nonexistent/run"], "is not a run directory"),
+])
+def test_bad_input_stops_with_one_line(arguments, message):
+    result = run_command("algorithm=BC" if "algorithm" not in arguments[0] else arguments[0], *TINY,
+                         *[a for a in arguments if not a.startswith("algorithm")])
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message in result.stderr
+
+
+def test_dataset_of_another_env_is_refused(tmp_path):
+    result = run_command("algorithm=BC", *TINY, "env=hopper", "env.dataset.id=ilbench/inverted_pendulum/expert-v0")
+    assert result.returncode != 0 and "observation/action sizes 4/1 but the env has 11/3" in result.stderr
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_checkpoint_and_metrics(tmp_path, monkeypatch):
+    from algorithms.sac import SoftActorCritic
+    original = SoftActorCritic.update
+    calls = []
+
+    def update_then_diverge(self, batch, critic_loss=None):
+        metrics = original(self, batch, critic_loss)
+        calls.append(1)
+        return metrics | ({"critic_loss": torch.tensor(float("nan"))} if len(calls) > 120 else {})
+
+    monkeypatch.setattr(SoftActorCritic, "update", update_then_diverge)
+    with pytest.raises(UserError, match="non-finite critic_loss at step 250"):
+        train(make_config("algorithm=SAC", *TINY, "checkpoint.interval=100"), tmp_path)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["progress"].step == 200
+    assert pd.read_csv(tmp_path / "metrics.csv")["step"].max() == 250
