@@ -12,14 +12,19 @@ and reads three class attributes: whether the method needs expert data, expert a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import DictConfig
+from tqdm import tqdm
 
 from data.expert import ExpertData
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
 from training.errors import UserError
+
+if TYPE_CHECKING:
+    from algorithms.sac import SoftActorCritic
 
 LogFn = Callable[[int, dict[str, torch.Tensor]], None]
 
@@ -49,7 +54,7 @@ class Algorithm:
         """Before any environment step: BC pre-training of the actor when bc_pretraining.iterations > 0."""
         if self.cfg.bc_pretraining.iterations > 0:
             pretrain_actor(self.sac.actor, self.expert, self.cfg.bc_pretraining, self.cfg.training.batch_size,
-                           self.cfg.logging.interval, log)
+                           self.cfg.logging, log)
 
     def relabel(self, agent: Transitions, expert: Transitions | None) -> Transitions:
         """The SAC batch with the method's rewards; the base method keeps the environment reward."""
@@ -88,14 +93,17 @@ def shuffled_batches(expert: ExpertData, batch_size: int) -> Iterator[Transition
 
 
 def pretrain_actor(actor: SquashedGaussianActor, expert: ExpertData, bc_cfg: DictConfig, batch_size: int,
-                   log_interval: int, log: LogFn) -> None:
+                   logging: DictConfig, log: LogFn) -> None:
     """BC on the expert data with its own AdamW optimiser; only the actor is trained."""
     optimiser = torch.optim.AdamW(actor.parameters(), lr=bc_cfg.learning_rate, weight_decay=0.0)
     batches = shuffled_batches(expert, batch_size)
-    for iteration in range(1, bc_cfg.iterations + 1):
+    bar = tqdm(range(1, bc_cfg.iterations + 1), desc="BC", unit="it", disable=not logging.progress_bar,
+               dynamic_ncols=True)
+    for iteration in bar:
         loss = bc_loss(actor, next(batches))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        if iteration % log_interval == 0 or iteration == bc_cfg.iterations:
+        if iteration % logging.interval == 0 or iteration == bc_cfg.iterations:
             log(iteration, {"bc_loss": loss.detach()})
+            bar.set_postfix(bc_loss=f"{loss.item():.3f}", refresh=False)

@@ -40,9 +40,12 @@ class SoftActorCritic(nn.Module):
         self.discount, self.polyak_factor = discount, polyak_factor
         self.target_entropy = target_temperature * action_size
         self.learn_temperature, self.absorbing = learn_temperature, absorbing
-        self.actor_optimiser = torch.optim.AdamW(self.actor.parameters(), lr=actor_learning_rate, weight_decay=0.0)
-        self.critic_optimiser = torch.optim.AdamW(self.critic.parameters(), lr=critic_learning_rate, weight_decay=0.0)
-        self.temperature_optimiser = torch.optim.Adam([self.log_alpha], lr=temperature_learning_rate)
+        self.actor_optimiser = torch.optim.AdamW(self.actor.parameters(), lr=actor_learning_rate, weight_decay=0.0,
+                                                 fused=True)
+        self.critic_optimiser = torch.optim.AdamW(self.critic.parameters(), lr=critic_learning_rate,
+                                                  weight_decay=0.0, fused=True)
+        self.temperature_optimiser = torch.optim.Adam([self.log_alpha], lr=temperature_learning_rate, fused=True)
+        self._actor_step_parameters = list(self.actor.parameters()) + ([self.log_alpha] if learn_temperature else [])
 
     @classmethod
     def from_config(cls, cfg: DictConfig, obs_size: int, action_size: int) -> "SoftActorCritic":
@@ -116,11 +119,12 @@ class SoftActorCritic(nn.Module):
 
         actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch)
         self.actor_optimiser.zero_grad(set_to_none=True)
-        actor_loss.backward(inputs=list(self.actor.parameters()))  # no gradients into the critic
+        self.temperature_optimiser.zero_grad(set_to_none=True)
+        # One backward for both: the actor loss holds alpha fixed and the temperature loss holds log pi fixed,
+        # and restricting the inputs keeps gradients out of the critic.
+        (actor_loss + temperature_loss).backward(inputs=self._actor_step_parameters)
         self.actor_optimiser.step()
         if self.learn_temperature:
-            self.temperature_optimiser.zero_grad(set_to_none=True)
-            temperature_loss.backward(inputs=[self.log_alpha])
             self.temperature_optimiser.step()
         self.update_target()
         return {**metrics, "actor_loss": actor_loss.detach(), "alpha": self.alpha.detach(),

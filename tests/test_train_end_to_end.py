@@ -131,3 +131,16 @@ def test_non_finite_loss_stops_the_run_and_keeps_checkpoint_and_metrics(tmp_path
         train(make_config("algorithm=SAC", *TINY, "checkpoint.interval=100"), tmp_path)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["progress"].step == 200
     assert pd.read_csv(tmp_path / "metrics.csv")["step"].max() == 250
+
+
+def test_algorithm_presets_override_the_shared_defaults():
+    assert make_config("algorithm=BC").bc_pretraining.iterations == 50000
+    assert make_config("algorithm=SAC").bc_pretraining.iterations == 0
+    assert make_config("algorithm=BC", "bc_pretraining.iterations=7").bc_pretraining.iterations == 7
+
+
+def test_seed_sweep_with_multirun(tmp_path):
+    result = run_command("-m", "algorithm=SAC", *TINY, "steps=150", "seed=1,2", f"hydra.sweep.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    seeds = [json.loads((tmp_path / job / "result.json").read_text())["seed"] for job in ("0", "1")]
+    assert seeds == [1, 2]
