@@ -1,0 +1,35 @@
+"""Markdown table of the shipped expert datasets, read from their Minari metadata:
+
+    python scripts/dataset_table.py [--root experts]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def rows(root: Path) -> list[str]:
+    lines = ["| dataset | env | episodes | steps | expert return | random return | expert trained for | command |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for metadata_file in sorted(root.glob("**/data/metadata.json")):
+        metadata = json.loads(metadata_file.read_text())
+        made = metadata.get("generation", {})
+        lines.append(
+            f"| `{metadata['dataset_id']}` | {made.get('env_id', '?')} | {metadata['total_episodes']} | "
+            f"{metadata['total_steps']} | {made.get('expert_return_mean', float('nan')):.1f} ± "
+            f"{made.get('expert_return_std', float('nan')):.1f} | {made.get('random_return_mean', float('nan')):.1f} | "
+            f"{made.get('expert_training_steps', '?')} steps | `{made.get('command', '?')}` |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=REPO_ROOT / "experts", help="Minari root folder to list")
+    print("\n".join(rows(parser.parse_args().root)))
+
+
+if __name__ == "__main__":
+    main()
