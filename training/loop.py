@@ -5,6 +5,7 @@ It knows methods only through the hooks of `algorithms.base.Algorithm`; it never
 from __future__ import annotations
 
 import json
+import logging
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from training.logger import MetricsLog
 from training.plots import plot_run
 
 
+logger = logging.getLogger(__name__)
 AGENT_NAME = "agent.pt"  # the trained SAC learner's weights alone, for reuse (e.g. as an expert)
 
 
@@ -112,6 +114,8 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None)
     if not checkpoint:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"
+                + (f" (resumed at step {progress.step})" if checkpoint else ""))
     return Run(cfg, run_dir, method, sac, env, eval_envs, memory, references, log, progress)
 
 
@@ -227,4 +231,5 @@ def finish(run: Run) -> float:
               "reference_returns": {"random": run.references[0], "expert": run.references[1]},
               "evaluations": evaluations}
     (run.run_dir / "result.json").write_text(json.dumps(result, indent=2))
+    logger.info(f"score {score:.3f} (mean normalised evaluation score), final return {result['final_return']:.1f}")
     return score
