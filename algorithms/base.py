@@ -7,7 +7,8 @@ The loop only ever calls these hooks, so a new method is one subclass plus one c
     update(agent, expert)      one update: the method's own models, then the SAC learner on relabelled data
     state_dict / load_state_dict   everything the method learns besides the SAC learner, for checkpoints
 
-and reads three class attributes: whether the method needs expert data, expert actions, and environment steps.
+and asks `needs_expert_data(cfg)`, and reads two class attributes: whether the method needs expert actions, and
+whether it takes environment steps.
 """
 from __future__ import annotations
 
@@ -32,12 +33,15 @@ LogFn = Callable[[int, dict[str, torch.Tensor]], None]
 class Algorithm:
     """A method trained with the shared SAC learner. The base behaviour is SAC on the stored (true) reward."""
 
-    needs_expert_data = True
     needs_expert_actions = False
     interacts_with_env = True
 
     def __init__(self, cfg: DictConfig, sac: "SoftActorCritic", expert: ExpertData | None):
         self.cfg, self.sac, self.expert = cfg, sac, expert
+
+    @classmethod
+    def needs_expert_data(cls, cfg: DictConfig) -> bool:
+        return True
 
     @classmethod
     def check_config(cls, cfg: DictConfig) -> None:
@@ -46,9 +50,6 @@ class Algorithm:
         if cfg.imitation.state_only and needs_actions:
             raise UserError(f"algorithm={cfg.algorithm.name} with BC pre-training or the BC auxiliary loss needs "
                             f"expert actions; set imitation.state_only=false")
-        if not cls.needs_expert_data and (cfg.imitation.bc_aux_loss or cfg.bc_pretraining.iterations > 0):
-            raise UserError(f"algorithm={cfg.algorithm.name} loads no expert data, so bc_pretraining.iterations "
-                            f"must be 0 and imitation.bc_aux_loss false")
 
     def pretrain(self, log: LogFn) -> None:
         """Before any environment step: BC pre-training of the actor when bc_pretraining.iterations > 0."""

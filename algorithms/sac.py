@@ -146,6 +146,11 @@ class SoftActorCritic(nn.Module):
 
 
 class SAC(Algorithm):
-    """Plain SAC on the environment's true reward: the trivial method, and the suite's RL baseline."""
+    """Plain SAC on the environment's true reward: the trivial method, and the suite's RL baseline.
 
-    needs_expert_data = False
+    It reads expert data only for BC pre-training or the BC auxiliary loss, if asked for.
+    """
+
+    @classmethod
+    def needs_expert_data(cls, cfg: DictConfig) -> bool:
+        return cfg.imitation.bc_aux_loss or cfg.bc_pretraining.iterations > 0

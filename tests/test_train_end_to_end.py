@@ -144,3 +144,30 @@ def test_seed_sweep_with_multirun(tmp_path):
     assert result.returncode == 0, result.stderr
     seeds = [json.loads((tmp_path / job / "result.json").read_text())["seed"] for job in ("0", "1")]
     assert seeds == [1, 2]
+
+
+def test_sac_with_bc_pretraining_and_bc_auxiliary_loss(tmp_path):
+    train(make_config("algorithm=SAC", *TINY, "bc_pretraining.iterations=100", "imitation.bc_aux_loss=true"), tmp_path)
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    bc_rows = metrics.dropna(subset=["bc_loss"])["step"].tolist()
+    assert bc_rows[:2] == [50, 100]  # pre-training iterations
+    assert set(range(100, 301, 50)) <= set(bc_rows[2:])  # the auxiliary loss, logged with every update row
+
+
+def test_state_only_refuses_methods_that_need_expert_actions(tmp_path):
+    with pytest.raises(UserError, match="needs expert actions; set imitation.state_only=false"):
+        train(make_config("algorithm=BC", *TINY, "imitation.state_only=true"), tmp_path)
+
+
+def test_failed_download_is_one_clear_error(tmp_path, monkeypatch):
+    import minari
+
+    def offline(dataset_id, download=False):
+        raise ConnectionError("[Errno -2] Name or service not known\nmore detail")
+
+    monkeypatch.setattr(minari, "load_dataset", offline)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    cfg = make_config("algorithm=BC", *TINY, "env=humanoid")
+    with pytest.raises(UserError, match=r"could not download Minari dataset 'mujoco/humanoid/expert-v0' "
+                                        r"\(\[Errno -2\] Name or service not known\)"):
+        train(cfg, tmp_path / "run")

@@ -96,7 +96,7 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     eval_envs = [make_env(cfg.env, absorbing) for _ in range(cfg.evaluation.episodes)]
     obs_size, action_size = env.observation_space.shape[0], env.action_space.shape[0]
     expert = None
-    if method_class.needs_expert_data:
+    if method_class.needs_expert_data(cfg):
         raw_obs = gym.spaces.Box(-np.inf, np.inf, (obs_size - int(absorbing),))
         expert = load_expert(cfg.env, cfg.imitation, raw_obs, env.unwrapped.action_space, cfg.seed, device)
     references = reference_returns(cfg.env, expert.metadata if expert else None) if cfg.evaluation.normalise \
