@@ -5,10 +5,12 @@ The loop only ever calls these hooks, so a new method is one subclass plus one c
     check_config(cfg)          refuse incompatible options before any work (classmethod)
     pretrain(log)              before the first environment step (BC pre-training, reward-model fitting)
     update(agent, expert)      one update: the method's own models, then the SAC learner on relabelled data
+                               (agent is None in offline mode, where only expert data is used)
+    learned_reward(batch)      the method's reward for transitions, if it has one (for the reward correlation)
     state_dict / load_state_dict   everything the method learns besides the SAC learner, for checkpoints
 
-and asks `needs_expert_data(cfg)`, and reads two class attributes: whether the method needs expert actions, and
-whether it takes environment steps.
+and asks `needs_expert_data(cfg)`, and reads three class attributes: whether the method needs expert actions,
+whether it takes environment steps, and whether it can learn offline from expert data alone.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class Algorithm:
 
     needs_expert_actions = False
     interacts_with_env = True
+    supports_offline = False
 
     def __init__(self, cfg: DictConfig, sac: "SoftActorCritic", expert: ExpertData | None):
         self.cfg, self.sac, self.expert = cfg, sac, expert
@@ -50,6 +53,9 @@ class Algorithm:
         if cfg.imitation.state_only and needs_actions:
             raise UserError(f"algorithm={cfg.algorithm.name} with BC pre-training or the BC auxiliary loss needs "
                             f"expert actions; set imitation.state_only=false")
+        if cfg.imitation.offline and not cls.supports_offline:
+            raise UserError(f"algorithm={cfg.algorithm.name} cannot learn offline; set imitation.offline=false or "
+                            f"use an offline-capable method (BC, IQLearn, LSIQ)")
 
     def pretrain(self, log: LogFn) -> None:
         """Before any environment step: BC pre-training of the actor when bc_pretraining.iterations > 0."""
@@ -61,7 +67,7 @@ class Algorithm:
         """The SAC batch with the method's rewards; the base method keeps the environment reward."""
         return agent
 
-    def update(self, agent: Transitions, expert: Transitions | None) -> dict[str, torch.Tensor]:
+    def update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
         batch = self.relabel(agent, expert)
         metrics = {}
         if self.cfg.imitation.bc_aux_loss:  # one extra BC step with the main actor optimiser, before SAC's
@@ -71,6 +77,11 @@ class Algorithm:
             self.sac.actor_optimiser.step()
             metrics["bc_loss"] = loss.detach()
         return metrics | self.sac.update(batch)
+
+    def learned_reward(self, transitions: Transitions) -> torch.Tensor | None:
+        """The method's reward for each transition (None without a reward model); evaluations report its
+        Pearson correlation with the true reward on the agent's own transitions."""
+        return None
 
     def state_dict(self) -> dict:
         return {}

@@ -11,3 +11,4 @@ from algorithms.base import Algorithm
 class BC(Algorithm):
     needs_expert_actions = True
     interacts_with_env = False
+    supports_offline = True  # it always is

@@ -109,13 +109,18 @@ class SoftActorCritic(nn.Module):
         temperature_loss = -(mask * alpha * (log_prob.detach() + self.target_entropy)).sum() / normaliser
         return actor_loss, temperature_loss, log_prob.detach()
 
-    def update(self, batch: Transitions, critic_loss: CriticLoss | None = None) -> dict[str, torch.Tensor]:
-        """One critic step (SAC's soft Bellman loss unless a method supplies its own), one actor step, one
-        temperature step (if learned), then the Polyak update. Returns detached metrics (no host sync)."""
+    def update(self, batch: Transitions, critic_loss: CriticLoss | None = None,
+               update_actor: bool = True) -> dict[str, torch.Tensor]:
+        """One critic step (SAC's soft Bellman loss unless a method supplies its own), one actor step and one
+        temperature step (if learned; both skipped when not `update_actor`), then the Polyak update.
+        Returns detached metrics (no host sync)."""
         loss, metrics = (critic_loss or self.soft_bellman_loss)(batch)
         self.critic_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimiser.step()
+        if not update_actor:
+            self.update_target()
+            return metrics
 
         actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch)
         self.actor_optimiser.zero_grad(set_to_none=True)

@@ -29,6 +29,15 @@ class Transitions:
     def replace(self, **fields: torch.Tensor) -> "Transitions":
         return dataclasses.replace(self, **fields)
 
+    def to(self, device: torch.device) -> "Transitions":
+        return Transitions(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
+
+    @staticmethod
+    def concatenate(first: "Transitions", second: "Transitions") -> "Transitions":
+        """Rows of `first`, then rows of `second`."""
+        return Transitions(**{f.name: torch.cat([getattr(first, f.name), getattr(second, f.name)])
+                              for f in dataclasses.fields(first)})
+
 
 class RowLayout:
     """Column ranges of each field in a flat (N, width) float tensor: [s | a | r | s' | d | u | w]."""

@@ -5,31 +5,38 @@ from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
+import torch
 from omegaconf import DictConfig
 
 from data.expert import read_episodes
+from data.transitions import RowLayout, Transitions
 from training.errors import UserError
 
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
-def evaluate(policy: Policy, envs: list[gym.Env], seed: int) -> np.ndarray:
-    """Undiscounted return of one episode per env, stepping all envs in lockstep with batched actions.
+def evaluate(policy: Policy, envs: list[gym.Env], seed: int) -> tuple[np.ndarray, Transitions]:
+    """Undiscounted return of one episode per env, stepping all envs in lockstep with batched actions, and
+    every transition of those episodes (with the true reward).
 
     Each env is reset with seed + its index, so every evaluation of a run starts from the same states.
     """
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]).astype(np.float32)
     returns = np.zeros(len(envs))
     running = np.ones(len(envs), dtype=bool)
+    layout = RowLayout(obs.shape[1], envs[0].action_space.shape[0])
+    rows = []
     while running.any():
         active = np.flatnonzero(running)
         actions = policy(obs[active])
         for action, i in zip(actions, active):
             next_obs, reward, terminated, truncated, _ = envs[i].step(action)
+            rows.append(np.concatenate([obs[i], action, [reward], next_obs, [terminated],
+                                        [truncated and not terminated], [1.0]]))
             returns[i] += reward
             obs[i] = next_obs
             running[i] = not (terminated or truncated)
-    return returns
+    return returns, layout.split(torch.as_tensor(np.array(rows), dtype=torch.float32))
 
 
 def normalised_score(episode_return, random_return: float, expert_return: float):

@@ -72,7 +72,7 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         if run.progress.step == 0 and not run.progress.evaluations:
             run.method.pretrain(lambda step, metrics: write_row(run, step, metrics))
         if run.method.interacts_with_env:
-            interact(run)
+            run_steps(run)
         if not run.progress.evaluations or run.progress.evaluations[-1]["step"] != run.progress.step:
             record_evaluation(run)
     except NonFiniteLossError as error:
@@ -104,7 +104,7 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     sac = SoftActorCritic.from_config(cfg, obs_size, action_size).to(device)
     method = method_class(cfg, sac, expert)
     memory = None
-    if method_class.interacts_with_env:
+    if method_class.interacts_with_env and not cfg.imitation.offline:
         memory = ReplayMemory(min(cfg.memory.size, cfg.steps + cfg.steps // 2), obs_size, action_size, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = load_checkpoint(run_dir) if cfg.resume else None
@@ -125,29 +125,51 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def interact(run: Run) -> None:
-    """Environment steps from the last checkpoint (or 0) to cfg.steps, with updates, logs and evaluations."""
-    cfg, progress, sac = run.cfg, run.progress, run.sac
-    env, memory, expert = run.env, run.memory, run.method.expert
-    obs, _ = env.reset(seed=cfg.seed + progress.step)
-    episode_return, metrics = 0.0, {}
+class Collector:
+    """Steps the training env with the stochastic policy and stores each transition in the replay memory."""
+
+    def __init__(self, run: Run):
+        self.run, self.env, self.memory = run, run.env, run.memory
+        self.obs, _ = self.env.reset(seed=run.cfg.seed + run.progress.step)
+        self.episode_return = 0.0
+
+    def step(self) -> float | None:
+        """One environment step; returns the episode's return when the step ended it."""
+        action = self.run.sac.act(self.obs)
+        next_obs, reward, terminated, truncated, _ = self.env.step(action)
+        store_transition(self.memory, self.obs, action, reward, next_obs, terminated, truncated,
+                         self.run.cfg.imitation.absorbing)
+        self.episode_return += reward
+        self.obs = next_obs
+        if not (terminated or truncated):
+            return None
+        finished, self.episode_return = self.episode_return, 0.0
+        self.obs = self.env.reset()[0]
+        self.run.progress.episodes += 1
+        self.run.progress.recent_returns.append(finished)
+        return finished
+
+
+def run_steps(run: Run) -> None:
+    """Steps from the last checkpoint (or 0) to cfg.steps, with updates, logs, evaluations and checkpoints.
+
+    Online, a step is one environment step (updates begin at training.start); offline (imitation.offline),
+    a step is one update on expert data alone and the environment is only used for evaluation.
+    """
+    cfg, progress, expert = run.cfg, run.progress, run.method.expert
+    collector = None if cfg.imitation.offline else Collector(run)
+    start = 1 if collector is None else cfg.training.start
+    metrics = {}
     bar = tqdm(total=cfg.steps, initial=progress.step, disable=not cfg.logging.progress_bar, unit="step",
                dynamic_ncols=True)
     for step in range(progress.step + 1, cfg.steps + 1):
-        action = sac.act(obs)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        store_transition(memory, obs, action, reward, next_obs, terminated, truncated, cfg.imitation.absorbing)
-        episode_return += reward
-        obs = next_obs
-        if terminated or truncated:
-            progress.episodes += 1
-            progress.recent_returns.append(episode_return)
-            bar.set_postfix(last_return=f"{episode_return:.1f}", refresh=False)
-            obs, episode_return = env.reset()[0], 0.0
+        if collector is not None and (finished := collector.step()) is not None:
+            bar.set_postfix(last_return=f"{finished:.1f}", refresh=False)
         progress.step = step
-        if step >= cfg.training.start and step % cfg.training.interval == 0:
+        if step >= start and step % cfg.training.interval == 0:
+            agent_batch = run.memory.sample(cfg.training.batch_size) if collector is not None else None
             expert_batch = expert.sample(cfg.training.batch_size) if expert is not None else None
-            metrics = run.method.update(memory.sample(cfg.training.batch_size), expert_batch)
+            metrics = run.method.update(agent_batch, expert_batch)
         if step % cfg.logging.interval == 0:
             write_row(run, step, metrics | episode_summary(progress))
         if step % cfg.evaluation.interval == 0:
@@ -179,23 +201,37 @@ def episode_summary(progress: Progress) -> dict[str, float]:
     return summary
 
 
-def write_row(run: Run, step: int, metrics: dict) -> None:
+def write_row(run: Run, step: int, metrics: dict, check_finite: bool = True) -> None:
     """Log one metrics row; non-finite training metrics stop the run before anything is checkpointed."""
     values = {key: float(value) for key, value in metrics.items()}
-    bad = [key for key, value in values.items() if not np.isfinite(value)]
+    bad = [key for key, value in values.items() if not np.isfinite(value)] if check_finite else []
     run.log.write(step, values)
     if bad:
         raise NonFiniteLossError(f"non-finite {', '.join(bad)}")
 
 
 def record_evaluation(run: Run) -> None:
-    returns = evaluate(lambda obs: run.sac.act(obs, deterministic=True), run.eval_envs, seed=run.cfg.seed + 10**6)
+    """Evaluate, and for methods with a reward model correlate its reward with the true one on the
+    evaluation episodes' transitions (the agent's own)."""
+    returns, transitions = evaluate(lambda obs: run.sac.act(obs, deterministic=True), run.eval_envs,
+                                    seed=run.cfg.seed + 10**6)
     scores = normalised_score(returns, *run.references)
     result = {"step": run.progress.step, "eval_return": float(returns.mean()),
               "eval_return_std": float(returns.std()), "eval_score": float(scores.mean())}
+    with torch.no_grad():
+        learned = run.method.learned_reward(transitions.to(next(run.sac.parameters()).device))
+    if learned is not None:
+        result["reward_correlation"] = pearson_correlation(learned.cpu(), transitions.reward)
     run.progress.evaluations.append(result)
-    write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"})
+    write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"}, check_finite=False)
     plot_run(run.run_dir, f"{run.cfg.algorithm.name} on {run.cfg.env.name} (seed {run.cfg.seed})")
+
+
+def pearson_correlation(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Pearson's r; NaN when either side is constant (the correlation is then undefined)."""
+    x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
+    denominator = (x.norm() * y.norm()).item()
+    return (x @ y).item() / denominator if denominator > 0 else float("nan")
 
 
 def save_run(run: Run) -> None:
