@@ -5,7 +5,8 @@ The loop only ever calls these hooks, so a new method is one subclass plus one c
     check_config(cfg)          refuse incompatible options before any work (classmethod)
     pretrain(log)              before the first environment step (BC pre-training, reward-model fitting)
     update(agent, expert)      one update: the method's own models, then the SAC learner on relabelled data
-                               (agent is None in offline mode, where only expert data is used)
+                               (agent is None in offline mode, where only expert data is used); methods
+                               override `relabel` (their rewards) or `learner_update` (their own critic loss)
     learned_reward(batch)      the method's reward for transitions, if it has one (for the reward correlation)
     state_dict / load_state_dict   everything the method learns besides the SAC learner, for checkpoints
 
@@ -68,7 +69,6 @@ class Algorithm:
         return agent
 
     def update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
-        batch = self.relabel(agent, expert)
         metrics = {}
         if self.cfg.imitation.bc_aux_loss:  # one extra BC step with the main actor optimiser, before SAC's
             loss = bc_loss(self.sac.actor, expert)
@@ -76,7 +76,11 @@ class Algorithm:
             loss.backward()
             self.sac.actor_optimiser.step()
             metrics["bc_loss"] = loss.detach()
-        return metrics | self.sac.update(batch)
+        return metrics | self.learner_update(agent, expert)
+
+    def learner_update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
+        """The SAC learner's step; reward-learning methods only change `relabel`."""
+        return self.sac.update(self.relabel(agent, expert))
 
     def learned_reward(self, transitions: Transitions) -> torch.Tensor | None:
         """The method's reward for each transition (None without a reward model); evaluations report its

@@ -22,6 +22,7 @@ from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
 
 CriticLoss = Callable[[Transitions], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+ActorValue = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (s, a) -> the value the actor maximises
 
 
 class SoftActorCritic(nn.Module):
@@ -32,6 +33,7 @@ class SoftActorCritic(nn.Module):
                  actor_learning_rate: float = 3e-4, temperature_learning_rate: float = 3e-4,
                  absorbing: bool = False):
         super().__init__()
+        self.obs_size, self.action_size = obs_size, action_size
         self.actor = SquashedGaussianActor(obs_size, action_size, hidden_size, depth, activation, log_std_min,
                                            log_std_max)
         self.critic = EnsembleCritic(obs_size, action_size, critics, hidden_size, depth, activation)
@@ -99,18 +101,21 @@ class SoftActorCritic(nn.Module):
         loss = (batch.weight * (q_values - target) ** 2).mean(dim=1).sum()
         return loss, {"critic_loss": loss.detach(), "q_value": q_values.detach().mean()}
 
-    def actor_and_temperature_losses(self, batch: Transitions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Weighted actor loss alpha log pi - min Q and temperature loss, both masked on absorbing states."""
+    def actor_and_temperature_losses(self, batch: Transitions, actor_value: ActorValue | None = None
+                                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Weighted actor loss alpha log pi - Q (min over critics unless a method supplies `actor_value`) and
+        temperature loss, both masked on absorbing states."""
         action, log_prob = self.actor.sample(batch.obs)
         mask = batch.weight * (1 - self.absorbing_flag(batch.obs))
         normaliser = mask.sum().clamp_min(1e-8)
         alpha = self.alpha
-        actor_loss = (mask * (alpha.detach() * log_prob - self.critic.min(batch.obs, action))).sum() / normaliser
+        value = (actor_value or self.critic.min)(batch.obs, action)
+        actor_loss = (mask * (alpha.detach() * log_prob - value)).sum() / normaliser
         temperature_loss = -(mask * alpha * (log_prob.detach() + self.target_entropy)).sum() / normaliser
         return actor_loss, temperature_loss, log_prob.detach()
 
-    def update(self, batch: Transitions, critic_loss: CriticLoss | None = None,
-               update_actor: bool = True) -> dict[str, torch.Tensor]:
+    def update(self, batch: Transitions, critic_loss: CriticLoss | None = None, update_actor: bool = True,
+               actor_value: ActorValue | None = None) -> dict[str, torch.Tensor]:
         """One critic step (SAC's soft Bellman loss unless a method supplies its own), one actor step and one
         temperature step (if learned; both skipped when not `update_actor`), then the Polyak update.
         Returns detached metrics (no host sync)."""
@@ -122,7 +127,7 @@ class SoftActorCritic(nn.Module):
             self.update_target()
             return metrics
 
-        actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch)
+        actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch, actor_value)
         self.actor_optimiser.zero_grad(set_to_none=True)
         self.temperature_optimiser.zero_grad(set_to_none=True)
         # One backward for both: the actor loss holds alpha fixed and the temperature loss holds log pi fixed,
@@ -135,11 +140,8 @@ class SoftActorCritic(nn.Module):
         return {**metrics, "actor_loss": actor_loss.detach(), "alpha": self.alpha.detach(),
                 "entropy": -log_prob.mean()}
 
-    @torch.no_grad()
     def update_target(self) -> None:
-        """theta_bar <- rho theta_bar + (1 - rho) theta."""
-        for target, online in zip(self.target_critic.parameters(), self.critic.parameters()):
-            target.lerp_(online, 1 - self.polyak_factor)
+        polyak_update(self.target_critic, self.critic, self.polyak_factor)
 
     def optimiser_state(self) -> dict:
         return {name: getattr(self, name).state_dict()
@@ -148,6 +150,13 @@ class SoftActorCritic(nn.Module):
     def load_optimiser_state(self, state: dict) -> None:
         for name, optimiser_state in state.items():
             getattr(self, name).load_state_dict(optimiser_state)
+
+
+@torch.no_grad()
+def polyak_update(target: nn.Module, online: nn.Module, polyak_factor: float) -> None:
+    """theta_bar <- rho theta_bar + (1 - rho) theta."""
+    for target_parameter, online_parameter in zip(target.parameters(), online.parameters()):
+        target_parameter.lerp_(online_parameter, 1 - polyak_factor)
 
 
 class SAC(Algorithm):

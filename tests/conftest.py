@@ -7,6 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
@@ -14,6 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from data.sources import Episode  # noqa: E402
+
+# Tests use tiny networks, for which extra threads only add synchronisation cost.
+torch.set_num_threads(1)
 
 # A tiny, quick configuration of the whole loop on the small task.
 TINY = ["env=inverted_pendulum", "steps=300", "training.start=100", "training.batch_size=32",

@@ -19,7 +19,7 @@ from training.loop import train
 
 def run_command(*arguments: str, script: str = "train.py", timeout: float = 240) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, script, *arguments], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+                          timeout=timeout, env=os.environ | {"PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"})
 
 
 def test_sac_run_writes_every_output(tmp_path):
@@ -55,7 +55,8 @@ def test_same_seed_same_metrics(tmp_path):
 def test_resume_after_kill_loses_and_duplicates_no_row(tmp_path):
     arguments = ["algorithm=SAC", *TINY, "steps=3000", "checkpoint.interval=200", "evaluation.interval=1000"]
     process = subprocess.Popen([sys.executable, "train.py", *arguments, f"hydra.run.dir={tmp_path}"], cwd=REPO_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=os.environ | {"OMP_NUM_THREADS": "1"})
     deadline = time.time() + 180
     while not (tmp_path / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.2)
