@@ -1,0 +1,124 @@
+"""Learning benchmark: normalised scores of methods at given step counts, over seeds, as a markdown table.
+
+    python scripts/benchmark_algorithms.py --algorithms LSIQ IQLearn --env hopper --trajectories 5 \\
+        --seeds 1 2 3 --steps 300000 --report-at 100000 300000 --output results/implicit_q_hopper.md
+
+Each (method, seed) is one `train.py` run in <work-dir>/<ALG>_<ENV>_<N>traj/seed_<S>; a run that was cut off
+is resumed from its checkpoint and a finished one is reused, so the command can simply be repeated until the
+table is complete. Runs go one after another unless --parallel says otherwise. Extra `key=value` arguments
+after `--` go to every run. The table reports, per method and report step, the mean +- std over seeds of the
+evaluation score at the last evaluation at or before that step, the same for the reward correlation where the
+method has a reward model, and how many seeds have reached that step.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORK_DIR = Path.home() / ".cache" / "ilbench" / "benchmarks"
+
+
+def run_directory(work_dir: Path, algorithm: str, env: str, trajectories: int, seed: int) -> Path:
+    return work_dir / f"{algorithm}_{env}_{trajectories}traj" / f"seed_{seed}"
+
+
+def launch(run_dir: Path, algorithm: str, env: str, trajectories: int, seed: int, steps: int,
+           extra: list[str], threads: int) -> int:
+    """Run (or resume, or skip if finished) one training run; returns its exit status."""
+    if (run_dir / "result.json").exists() and json.loads((run_dir / "result.json").read_text())["steps"] >= steps:
+        return 0
+    if (run_dir / "checkpoint.pt").exists():
+        arguments = [f"resume={run_dir}", f"steps={steps}"]
+    else:
+        arguments = [f"algorithm={algorithm}", f"env={env}", f"imitation.trajectories={trajectories}",
+                     f"seed={seed}", f"steps={steps}", f"hydra.run.dir={run_dir}", *extra]
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.parent / f"seed_{seed}.log", "a") as log:
+        return subprocess.call([sys.executable, str(REPO_ROOT / "train.py"), *arguments, "logging.progress_bar=false"],
+                               cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env=os.environ | {"OMP_NUM_THREADS": str(threads)})
+
+
+def score_at(metrics: pd.DataFrame, column: str, step: int) -> float | None:
+    """The value of `column` at the last evaluation at or before `step`; None until the run has been evaluated
+    at `step` or later (or when it has no such column)."""
+    evaluations = metrics.dropna(subset=["eval_score"])
+    if column not in evaluations or evaluations.empty or evaluations["step"].max() < step:
+        return None
+    return float(evaluations[evaluations["step"] <= step][column].iloc[-1])
+
+
+def summarise(values: list[float | None]) -> str:
+    present = [v for v in values if v is not None and np.isfinite(v)]
+    if not present:
+        return "–"
+    return f"{np.mean(present):.2f} ± {np.std(present):.2f} (n={len(present)})"
+
+
+def table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int],
+          report_at: list[int]) -> str:
+    header = "| method | " + " | ".join(f"score @ {s:,} steps" for s in report_at) + " | " + \
+             " | ".join(f"reward corr. @ {s:,} steps" for s in report_at) + " |"
+    lines = [header, "|" + "---|" * (1 + 2 * len(report_at))]
+    for algorithm in algorithms:
+        frames = []
+        for seed in seeds:
+            path = run_directory(work_dir, algorithm, env, trajectories, seed) / "metrics.csv"
+            frames.append(pd.read_csv(path) if path.exists() else None)
+        cells = []
+        for column in ("eval_score", "reward_correlation"):
+            for step in report_at:
+                cells.append(summarise([score_at(f, column, step) if f is not None else None for f in frames]))
+        lines.append(f"| {algorithm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algorithms", nargs="+", required=True)
+    parser.add_argument("--env", default="hopper")
+    parser.add_argument("--trajectories", type=int, default=5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--steps", type=int, default=300000)
+    parser.add_argument("--report-at", type=int, nargs="+", default=[100000, 300000])
+    parser.add_argument("--parallel", type=int, default=1, help="runs at a time (each gets cores / parallel threads)")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where the runs live")
+    parser.add_argument("--output", type=Path, help="markdown file for the table and how it was made")
+    parser.add_argument("--table-only", action="store_true", help="only summarise the runs that exist")
+    args, extra = parser.parse_known_args()
+    extra = [a for a in extra if a != "--"]
+    jobs = [(a, s) for a in args.algorithms for s in args.seeds]
+    if not args.table_only:
+        threads = max(1, (os.cpu_count() or 1) // args.parallel)
+        with ThreadPoolExecutor(args.parallel) as pool:
+            statuses = list(pool.map(lambda job: launch(
+                run_directory(args.work_dir, job[0], args.env, args.trajectories, job[1]), job[0], args.env,
+                args.trajectories, job[1], args.steps, extra, threads), jobs))
+        for (algorithm, seed), status in zip(jobs, statuses):
+            if status != 0:
+                print(f"{algorithm} seed {seed} exited with status {status}; see its log in {args.work_dir}")
+    result = table(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.report_at)
+    print(result)
+    if args.output:
+        command = "python scripts/benchmark_algorithms.py " + " ".join(sys.argv[1:])
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(
+            f"# {', '.join(args.algorithms)} on {args.env}, {args.trajectories} expert trajectories\n\n"
+            f"Normalised evaluation score (0 = random policy, 1 = the dataset's expert) and the Pearson correlation "
+            f"of the learned reward with the true reward on the agent's evaluation transitions, mean ± std over "
+            f"seeds {args.seeds}. Made on {datetime.now(timezone.utc):%Y-%m-%d} with\n\n    {command}\n\n"
+            f"{result}\n")
+
+
+if __name__ == "__main__":
+    main()
