@@ -4,14 +4,15 @@ The loop only ever calls these hooks, so a new method is one subclass plus one c
 
     check_config(cfg)          refuse incompatible options before any work (classmethod)
     pretrain(log)              before the first environment step (BC pre-training, reward-model fitting)
-    update(agent, expert)      one update: the method's own models, then the SAC learner on relabelled data
-                               (agent is None in offline mode, where only expert data is used); methods
-                               override `relabel` (their rewards) or `learner_update` (their own critic loss)
+    update(agent, expert)      one update: `update_reward_model` (e.g. a discriminator step), then
+                               `learner_update` (mixing, `relabel` with the method's rewards, BC auxiliary
+                               step, SAC); agent is None in offline mode, where only expert data is used
     learned_reward(batch)      the method's reward for transitions, if it has one (for the reward correlation)
     state_dict / load_state_dict   everything the method learns besides the SAC learner, for checkpoints
 
-and asks `needs_expert_data(cfg)`, and reads three class attributes: whether the method needs expert actions,
-whether it takes environment steps, and whether it can learn offline from expert data alone.
+and asks `needs_expert_data(cfg)`, and reads four class attributes: whether the method needs expert actions,
+whether it takes environment steps, whether it can learn offline from expert data alone, and which ways of mixing
+expert data into SAC batches it supports.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from training.errors import UserError
 if TYPE_CHECKING:
     from algorithms.sac import SoftActorCritic
 
+MIX_MODES = ("none", "mixed_batch", "prefill_memory")
 LogFn = Callable[[int, dict[str, torch.Tensor]], None]
 
 
@@ -39,6 +41,7 @@ class Algorithm:
     needs_expert_actions = False
     interacts_with_env = True
     supports_offline = False
+    expert_mixing: tuple[str, ...] = ()  # which imitation.mix_expert_data modes besides none the method supports
 
     def __init__(self, cfg: DictConfig, sac: "SoftActorCritic", expert: ExpertData | None):
         self.cfg, self.sac, self.expert = cfg, sac, expert
@@ -54,6 +57,15 @@ class Algorithm:
         if cfg.imitation.state_only and needs_actions:
             raise UserError(f"algorithm={cfg.algorithm.name} with BC pre-training or the BC auxiliary loss needs "
                             f"expert actions; set imitation.state_only=false")
+        if cfg.imitation.mix_expert_data not in MIX_MODES:
+            raise UserError(f"imitation.mix_expert_data={cfg.imitation.mix_expert_data} is unknown; use one of "
+                            f"{', '.join(MIX_MODES)}")
+        if cfg.imitation.mix_expert_data not in ("none", *cls.expert_mixing):
+            raise UserError(f"algorithm={cfg.algorithm.name} does not support imitation.mix_expert_data="
+                            f"{cfg.imitation.mix_expert_data}; use " + " or ".join(("none", *cls.expert_mixing)))
+        if cfg.imitation.mix_expert_data == "mixed_batch" and cfg.imitation.state_only:
+            raise UserError("imitation.mix_expert_data=mixed_batch puts expert actions into SAC batches, which "
+                            "state-only imitation withholds; set one of them off")
         if cfg.imitation.offline and not cls.supports_offline:
             raise UserError(f"algorithm={cfg.algorithm.name} cannot learn offline; set imitation.offline=false or "
                             f"use an offline-capable method (BC, IQLearn, LSIQ)")
@@ -64,23 +76,34 @@ class Algorithm:
             pretrain_actor(self.sac.actor, self.expert, self.cfg.bc_pretraining, self.cfg.training.batch_size,
                            self.cfg.logging, log)
 
-    def relabel(self, agent: Transitions, expert: Transitions | None) -> Transitions:
-        """The SAC batch with the method's rewards; the base method keeps the environment reward."""
-        return agent
-
     def update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
-        metrics = {}
-        if self.cfg.imitation.bc_aux_loss:  # one extra BC step with the main actor optimiser, before SAC's
-            loss = bc_loss(self.sac.actor, expert)
-            self.sac.actor_optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            self.sac.actor_optimiser.step()
-            metrics["bc_loss"] = loss.detach()
-        return metrics | self.learner_update(agent, expert)
+        """One update: the method's reward model on the unmixed batches, then the learner."""
+        return self.update_reward_model(agent, expert) | self.learner_update(agent, expert)
+
+    def update_reward_model(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
+        """One step of whatever reward model the method learns (none by default)."""
+        return {}
+
+    def relabel(self, batch: Transitions) -> Transitions:
+        """The SAC batch with the method's rewards; the base method keeps the stored (true) reward."""
+        return batch
 
     def learner_update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
-        """The SAC learner's step; reward-learning methods only change `relabel`."""
-        return self.sac.update(self.relabel(agent, expert))
+        """Expert mixing (imitation.mix_expert_data=mixed_batch), relabelling, the optional BC auxiliary step,
+        then the SAC update."""
+        batch = mixed_batch(agent, expert) if self.cfg.imitation.mix_expert_data == "mixed_batch" else agent
+        batch = self.relabel(batch)
+        return self.bc_auxiliary_step(expert) | self.sac.update(batch)
+
+    def bc_auxiliary_step(self, expert: Transitions | None) -> dict[str, torch.Tensor]:
+        """With imitation.bc_aux_loss, one BC step on the expert batch with the main actor optimiser."""
+        if not self.cfg.imitation.bc_aux_loss:
+            return {}
+        loss = bc_loss(self.sac.actor, expert)
+        self.sac.actor_optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.sac.actor_optimiser.step()
+        return {"bc_loss": loss.detach()}
 
     def learned_reward(self, transitions: Transitions) -> torch.Tensor | None:
         """The method's reward for each transition (None without a reward model); evaluations report its
@@ -92,6 +115,13 @@ class Algorithm:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+
+def mixed_batch(agent: Transitions, expert: Transitions) -> Transitions:
+    """The agent batch with its first half (every field) replaced by the first half of the expert batch."""
+    half = len(agent) // 2
+    return Transitions(**{name: torch.cat([getattr(expert, name)[:half], getattr(agent, name)[half:]])
+                          for name in agent.__dataclass_fields__})
 
 
 def bc_loss(actor: SquashedGaussianActor, expert: Transitions) -> torch.Tensor:

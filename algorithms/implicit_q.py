@@ -42,7 +42,7 @@ class ImplicitQAlgorithm(Algorithm):
     def learner_update(self, agent: Transitions | None, expert: Transitions) -> dict[str, torch.Tensor]:
         batch, is_expert = self.mixed_batch(agent, expert)
         self.updates += 1
-        metrics = self.auxiliary_update(batch, is_expert)
+        metrics = self.auxiliary_update(batch, is_expert) | self.bc_auxiliary_step(expert)
         return metrics | self.sac.update(batch, lambda rows: self.critic_loss(rows, is_expert),
                                          update_actor=self.updates > self.options.actor_start,
                                          actor_value=self.actor_value)

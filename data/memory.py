@@ -35,15 +35,6 @@ class ReplayMemory:
         self.position = (self.position + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def extend(self, rows: torch.Tensor) -> None:
-        """Append many (N, width) rows at once (e.g. expert data prefilled into the memory)."""
-        for start in range(0, len(rows), self.capacity):
-            chunk = rows[start:start + self.capacity]
-            index = (self.position + torch.arange(len(chunk))) % self.capacity
-            self.rows[index.to(self.rows.device)] = chunk.to(self.rows)
-            self.position = (self.position + len(chunk)) % self.capacity
-            self.size = min(self.size + len(chunk), self.capacity)
-
     def sample(self, batch_size: int) -> Transitions:
         index = torch.randint(0, self.size, (batch_size,), device=self.rows.device)
         return self.layout.split(self.rows[index])

@@ -55,6 +55,7 @@ RULES = [
     Rule("imitation.absorbing", bool, lambda v: True, "true or false"),
     Rule("imitation.bc_aux_loss", bool, lambda v: True, "true or false"),
     Rule("imitation.offline", bool, lambda v: True, "true or false"),
+    Rule("imitation.mix_expert_data", str, lambda v: True, "none, mixed_batch or prefill_memory"),
     Rule("bc_pretraining.iterations", int, _non_negative, "an integer >= 0"),
     Rule("bc_pretraining.learning_rate", float, _positive, "a number > 0"),
     Rule("evaluation.interval", int, _positive, "an integer > 0"),
