@@ -20,6 +20,7 @@ from algorithms.base import Algorithm
 from data.transitions import Transitions
 from models.actor import ACTION_CLIP
 from models.discriminator import Discriminator
+from training.config import check_choice
 from training.errors import UserError
 
 REWARD_FUNCTIONS = ("GAIL", "AIRL", "FAIRL")
@@ -83,12 +84,8 @@ class AdversarialImitation(Algorithm):
     def check_config(cls, cfg: DictConfig) -> None:
         super().check_config(cfg)
         options = cfg.algorithm
-        if options.reward_function not in REWARD_FUNCTIONS:
-            raise UserError(f"algorithm.reward_function={options.reward_function} is unknown; use one of "
-                            f"{', '.join(REWARD_FUNCTIONS)}")
-        if options.loss_function not in LOSS_FUNCTIONS:
-            raise UserError(f"algorithm.loss_function={options.loss_function} is unknown; use one of "
-                            f"{', '.join(LOSS_FUNCTIONS)}")
+        check_choice(options, "reward_function", REWARD_FUNCTIONS)
+        check_choice(options, "loss_function", LOSS_FUNCTIONS)
         if options.loss_function == "Mixup" and not options.mixup_alpha > 0:
             raise UserError(f"algorithm.mixup_alpha={options.mixup_alpha} must be > 0 (the Beta distribution's "
                             f"parameter)")

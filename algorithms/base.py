@@ -26,6 +26,7 @@ from tqdm import tqdm
 from data.expert import ExpertData
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
+from training.config import check_choice
 from training.errors import UserError
 
 if TYPE_CHECKING:
@@ -57,9 +58,7 @@ class Algorithm:
         if cfg.imitation.state_only and needs_actions:
             raise UserError(f"algorithm={cfg.algorithm.name} with BC pre-training or the BC auxiliary loss needs "
                             f"expert actions; set imitation.state_only=false")
-        if cfg.imitation.mix_expert_data not in MIX_MODES:
-            raise UserError(f"imitation.mix_expert_data={cfg.imitation.mix_expert_data} is unknown; use one of "
-                            f"{', '.join(MIX_MODES)}")
+        check_choice(cfg.imitation, "mix_expert_data", MIX_MODES, prefix="imitation")
         if cfg.imitation.mix_expert_data not in ("none", *cls.expert_mixing):
             raise UserError(f"algorithm={cfg.algorithm.name} does not support imitation.mix_expert_data="
                             f"{cfg.imitation.mix_expert_data}; use " + " or ".join(("none", *cls.expert_mixing)))

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from algorithms.base import Algorithm
 from data.transitions import Transitions
+from training.config import check_choice
 from training.errors import UserError
 
 SUBSTITUTES = ("agent_batch", "policy")
@@ -30,9 +31,7 @@ class ImplicitQAlgorithm(Algorithm):
     def check_config(cls, cfg: DictConfig) -> None:
         super().check_config(cfg)
         options = cfg.algorithm
-        if options.expert_action_substitute not in SUBSTITUTES:
-            raise UserError(f"algorithm.expert_action_substitute={options.expert_action_substitute} is unknown; "
-                            f"use one of {', '.join(SUBSTITUTES)}")
+        check_choice(options, "expert_action_substitute", SUBSTITUTES)
         if cfg.imitation.state_only and cfg.imitation.offline and options.expert_action_substitute == "agent_batch":
             raise UserError("state-only offline learning has no agent actions to substitute; set "
                             "algorithm.expert_action_substitute=policy")

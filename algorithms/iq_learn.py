@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from algorithms.implicit_q import ImplicitQAlgorithm
 from data.transitions import Transitions
+from training.config import check_choice
 from training.errors import UserError
 
 VALUE_LOSSES = ("value", "value_expert", "v0")
@@ -49,8 +50,7 @@ class IQLearn(ImplicitQAlgorithm):
         options = cfg.algorithm
         for key, allowed in (("value_loss", VALUE_LOSSES), ("regulariser_rows", REGULARISER_ROWS),
                              ("divergence", DIVERGENCES)):
-            if options[key] not in allowed:
-                raise UserError(f"algorithm.{key}={options[key]} is unknown; use one of {', '.join(allowed)}")
+            check_choice(options, key, allowed)
         if cfg.imitation.offline and options.value_loss == "value":
             raise UserError("offline IQ-Learn has no agent rows for algorithm.value_loss=value; use value_expert or v0")
         if options.chi2_coefficient < 0 or options.grad_penalty < 0:

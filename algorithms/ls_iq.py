@@ -30,6 +30,7 @@ from algorithms.implicit_q import ImplicitQAlgorithm
 from algorithms.sac import polyak_update
 from data.transitions import Transitions
 from models.critic import EnsembleCritic
+from training.config import check_choice
 from training.errors import UserError
 
 FORMS = ("sqil_like", "iq_like")
@@ -70,8 +71,7 @@ class LSIQ(ImplicitQAlgorithm):
         checks = (("form", FORMS), ("expert_term", EXPERT_TERMS), ("entropy_critic", ENTROPY_CRITICS),
                   ("loss", LOSSES), ("entropy_critic_loss", LOSSES))
         for key, allowed in checks:
-            if options[key] not in allowed:
-                raise UserError(f"algorithm.{key}={options[key]} is unknown; use one of {', '.join(allowed)}")
+            check_choice(options, key, allowed)
         allowed = POLICY_TERMS[options.form]
         if options.policy_term not in allowed:
             raise UserError(f"algorithm.policy_term={options.policy_term} is not available with "
@@ -81,9 +81,7 @@ class LSIQ(ImplicitQAlgorithm):
                             f"use value (or v0 with algorithm.form=iq_like)")
         if options.regulariser_coefficient <= 0:
             raise UserError("algorithm.regulariser_coefficient must be > 0 (r_max = 1 / coefficient)")
-        if options.regulariser_rows not in ("all", "expert", "agent"):
-            raise UserError(f"algorithm.regulariser_rows={options.regulariser_rows} is unknown; use all, expert "
-                            f"or agent")
+        check_choice(options, "regulariser_rows", ("all", "expert", "agent"))
 
     # -- values ------------------------------------------------------------------------------------------------
 

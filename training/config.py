@@ -88,6 +88,12 @@ def check_config(cfg: DictConfig) -> None:
     resolve_device(cfg.device)
 
 
+def check_choice(options: DictConfig, key: str, allowed: tuple[str, ...], prefix: str = "algorithm") -> None:
+    """Raise UserError unless options[key] is one of `allowed`."""
+    if options[key] not in allowed:
+        raise UserError(f"{prefix}.{key}={options[key]} is unknown; use one of {', '.join(map(str, allowed))}")
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` picks CUDA when available; anything else must be a torch device string that exists here."""
     if name == "auto":
