@@ -158,7 +158,7 @@ class AdversarialImitation(Algorithm):
     # -- rewards -----------------------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def relabel(self, batch: Transitions) -> Transitions:
+    def relabel(self, batch: Transitions, expert: Transitions | None = None) -> Transitions:
         return batch.replace(reward=reward_from_logit(self.logit(batch), self.options.reward_function))
 
     def learned_reward(self, transitions: Transitions) -> torch.Tensor:
@@ -174,9 +174,8 @@ class AdversarialImitation(Algorithm):
 
 def interpolate(expert: Transitions, agent: Transitions, mix: torch.Tensor) -> Transitions:
     """Row-wise mix * expert + (1 - mix) * agent of every field (s, a, s', d and the weights)."""
-    def blend(name: str) -> torch.Tensor:
-        e, a = getattr(expert, name), getattr(agent, name)
+    def blend(e: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         m = mix.view(-1, *([1] * (e.dim() - 1)))
         return m * e + (1 - m) * a
-    return Transitions(**{name: blend(name) for name in expert.__dataclass_fields__})
+    return expert.map(blend, agent)
 

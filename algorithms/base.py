@@ -4,6 +4,8 @@ The loop only ever calls these hooks, so a new method is one subclass plus one c
 
     check_config(cfg)          refuse incompatible options before any work (classmethod)
     pretrain(log)              before the first environment step (BC pre-training, reward-model fitting)
+    collection_reward, episode_started    rewards computed while collecting (PWIL)
+    prefill_rows()             expert rows for imitation.mix_expert_data=prefill_memory
     update(agent, expert)      one update: `update_reward_model` (e.g. a discriminator step), then
                                `learner_update` (mixing, `relabel` with the method's rewards, BC auxiliary
                                step, SAC); agent is None in offline mode, where only expert data is used
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
@@ -83,15 +86,30 @@ class Algorithm:
         """One step of whatever reward model the method learns (none by default)."""
         return {}
 
-    def relabel(self, batch: Transitions) -> Transitions:
-        """The SAC batch with the method's rewards; the base method keeps the stored (true) reward."""
+    def relabel(self, batch: Transitions, expert: Transitions | None) -> Transitions:
+        """The SAC batch with the method's rewards (given the current expert batch); the base method keeps the
+        stored reward."""
         return batch
+
+    def collection_reward(self, obs: np.ndarray, action: np.ndarray, reward: float) -> float:
+        """The reward stored with a newly collected transition: the environment's, unless the method computes
+        its own at collection time."""
+        return reward
+
+    def episode_started(self) -> None:
+        """Called at every reset of the training environment."""
+
+    def prefill_rows(self) -> torch.Tensor:
+        """Expert rows copied into the replay memory for imitation.mix_expert_data=prefill_memory (weights 1)."""
+        rows = self.expert.rows.clone()
+        rows[:, self.expert.layout.columns["weight"]] = 1.0
+        return rows
 
     def learner_update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
         """Expert mixing (imitation.mix_expert_data=mixed_batch), relabelling, the optional BC auxiliary step,
         then the SAC update."""
         batch = mixed_batch(agent, expert) if self.cfg.imitation.mix_expert_data == "mixed_batch" else agent
-        batch = self.relabel(batch)
+        batch = self.relabel(batch, expert)
         return self.bc_auxiliary_step(expert) | self.sac.update(batch)
 
     def bc_auxiliary_step(self, expert: Transitions | None) -> dict[str, torch.Tensor]:
@@ -119,8 +137,7 @@ class Algorithm:
 def mixed_batch(agent: Transitions, expert: Transitions) -> Transitions:
     """The agent batch with its first half (every field) replaced by the first half of the expert batch."""
     half = len(agent) // 2
-    return Transitions(**{name: torch.cat([getattr(expert, name)[:half], getattr(agent, name)[half:]])
-                          for name in agent.__dataclass_fields__})
+    return expert.map(lambda e, a: torch.cat([e[:half], a[half:]]), agent)
 
 
 def bc_loss(actor: SquashedGaussianActor, expert: Transitions) -> torch.Tensor:

@@ -88,7 +88,7 @@ def select_trajectories(episodes: list[Episode], count: int, selection: str, rng
 
 def episode_rows(episode: Episode, action_space: Box, absorbing: bool, subsample: int,
                  rng: np.random.Generator) -> np.ndarray:
-    """Flat rows [s | a | r=0 | s' | d | u | w] of one episode, wrapped and subsampled.
+    """Flat rows [s | a | r=0 | s' | d | u | w | step=0] of one episode, wrapped and subsampled.
 
     Expert rewards are zeroed so that no true reward can leak into an imitation method.
     """
@@ -107,8 +107,9 @@ def episode_rows(episode: Episode, action_space: Box, absorbing: bool, subsample
         weight[-2:] = 1.0 / subsample  # they survive subsampling with probability 1 instead of 1/k
     timeout = np.zeros(len(obs), dtype=np.float32)
     timeout[-1] = float(episode.truncated and not episode.terminated)
-    reward = np.zeros(len(obs), dtype=np.float32)
-    columns = [obs, action, reward[:, None], next_obs, terminal[:, None], timeout[:, None], weight[:, None]]
+    reward, step = np.zeros(len(obs), dtype=np.float32), np.zeros(len(obs), dtype=np.float32)
+    columns = [obs, action, reward[:, None], next_obs, terminal[:, None], timeout[:, None], weight[:, None],
+               step[:, None]]
     return np.concatenate(columns, axis=1)[keep]
 
 

@@ -22,7 +22,7 @@ class ReplayMemory:
         return self.size
 
     def append(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
-               terminal: bool, timeout: bool, weight: float = 1.0) -> None:
+               terminal: bool, timeout: bool, step: int = 0) -> None:
         row, cols = self._staging, self.layout.columns
         row[cols["obs"]] = obs
         row[cols["action"]] = action
@@ -30,10 +30,18 @@ class ReplayMemory:
         row[cols["next_obs"]] = next_obs
         row[cols["terminal"]] = terminal
         row[cols["timeout"]] = timeout
-        row[cols["weight"]] = weight
+        row[cols["weight"]] = 1.0
+        row[cols["step"]] = step
         self.rows[self.position] = torch.from_numpy(row)
         self.position = (self.position + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
+
+    def extend(self, rows: torch.Tensor) -> None:
+        """Append (N, width) rows at once, e.g. expert rows prefilled before training."""
+        for row in rows[-self.capacity:].to(self.rows):
+            self.rows[self.position] = row
+            self.position = (self.position + 1) % self.capacity
+        self.size = min(self.size + len(rows), self.capacity)
 
     def sample(self, batch_size: int) -> Transitions:
         index = torch.randint(0, self.size, (batch_size,), device=self.rows.device)

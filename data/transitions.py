@@ -12,7 +12,8 @@ class Transitions:
     """A batch of (s, a, r, s', d, u, w) rows.
 
     terminal (d) is a true termination (never a time-limit cut); timeout (u) marks a time-limit cut, which
-    bootstraps; weight (w) is the importance weight of subsampled expert rows (1 otherwise).
+    bootstraps; weight (w) is the importance weight of subsampled expert rows (1 otherwise); step is the
+    environment step at which an agent row was collected (0 for expert rows; None for hand-made batches).
     """
 
     obs: torch.Tensor
@@ -22,6 +23,7 @@ class Transitions:
     terminal: torch.Tensor
     timeout: torch.Tensor
     weight: torch.Tensor
+    step: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.obs.shape[0]
@@ -29,23 +31,30 @@ class Transitions:
     def replace(self, **fields: torch.Tensor) -> "Transitions":
         return dataclasses.replace(self, **fields)
 
+    def map(self, function, *others: "Transitions") -> "Transitions":
+        """Apply `function` field by field (to this batch's field and the same field of `others`)."""
+        fields = {}
+        for field in dataclasses.fields(self):
+            values = [getattr(batch, field.name) for batch in (self, *others)]
+            fields[field.name] = None if any(v is None for v in values) else function(*values)
+        return Transitions(**fields)
+
     def to(self, device: torch.device) -> "Transitions":
-        return Transitions(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
+        return self.map(lambda field: field.to(device))
 
     @staticmethod
     def concatenate(first: "Transitions", second: "Transitions") -> "Transitions":
         """Rows of `first`, then rows of `second`."""
-        return Transitions(**{f.name: torch.cat([getattr(first, f.name), getattr(second, f.name)])
-                              for f in dataclasses.fields(first)})
+        return first.map(lambda a, b: torch.cat([a, b]), second)
 
 
 class RowLayout:
-    """Column ranges of each field in a flat (N, width) float tensor: [s | a | r | s' | d | u | w]."""
+    """Column ranges of each field in a flat (N, width) float tensor: [s | a | r | s' | d | u | w | step]."""
 
     def __init__(self, obs_size: int, action_size: int):
         self.obs_size, self.action_size = obs_size, action_size
         sizes = {"obs": obs_size, "action": action_size, "reward": 1, "next_obs": obs_size,
-                 "terminal": 1, "timeout": 1, "weight": 1}
+                 "terminal": 1, "timeout": 1, "weight": 1, "step": 1}
         self.columns: dict[str, slice] = {}
         start = 0
         for name, size in sizes.items():
@@ -56,11 +65,6 @@ class RowLayout:
     def split(self, rows: torch.Tensor) -> Transitions:
         """View a (B, width) tensor as Transitions (scalar fields become shape (B,))."""
         fields = {name: rows[:, cols] for name, cols in self.columns.items()}
-        for name in ("reward", "terminal", "timeout", "weight"):
+        for name in ("reward", "terminal", "timeout", "weight", "step"):
             fields[name] = fields[name].squeeze(1)
         return Transitions(**fields)
-
-    def join(self, batch: Transitions) -> torch.Tensor:
-        """Inverse of split: pack Transitions into (B, width) rows."""
-        parts = [getattr(batch, name) for name in self.columns]
-        return torch.cat([p.reshape(len(batch), -1).float() for p in parts], dim=1)

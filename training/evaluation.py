@@ -32,7 +32,7 @@ def evaluate(policy: Policy, envs: list[gym.Env], seed: int) -> tuple[np.ndarray
         for action, i in zip(actions, active):
             next_obs, reward, terminated, truncated, _ = envs[i].step(action)
             rows.append(np.concatenate([obs[i], action, [reward], next_obs, [terminated],
-                                        [truncated and not terminated], [1.0]]))
+                                        [truncated and not terminated], [1.0], [0.0]]))
             returns[i] += reward
             obs[i] = next_obs
             running[i] = not (terminated or truncated)

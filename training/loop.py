@@ -71,6 +71,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     try:
         if run.progress.step == 0 and not run.progress.evaluations:
             run.method.pretrain(lambda step, metrics: write_row(run, step, metrics))
+            if run.cfg.imitation.mix_expert_data == "prefill_memory" and run.memory is not None:
+                run.memory.extend(run.method.prefill_rows())
         if run.method.interacts_with_env:
             run_steps(run)
         if not run.progress.evaluations or run.progress.evaluations[-1]["step"] != run.progress.step:
@@ -132,19 +134,22 @@ class Collector:
         self.run, self.env, self.memory = run, run.env, run.memory
         self.obs, _ = self.env.reset(seed=run.cfg.seed + run.progress.step)
         self.episode_return = 0.0
+        run.method.episode_started()
 
     def step(self) -> float | None:
         """One environment step; returns the episode's return when the step ended it."""
         action = self.run.sac.act(self.obs)
         next_obs, reward, terminated, truncated, _ = self.env.step(action)
-        store_transition(self.memory, self.obs, action, reward, next_obs, terminated, truncated,
-                         self.run.cfg.imitation.absorbing)
+        stored_reward = self.run.method.collection_reward(self.obs, action, reward)
+        store_transition(self.memory, self.obs, action, stored_reward, next_obs, terminated, truncated,
+                         self.run.cfg.imitation.absorbing, self.run.progress.step + 1)
         self.episode_return += reward
         self.obs = next_obs
         if not (terminated or truncated):
             return None
         finished, self.episode_return = self.episode_return, 0.0
         self.obs = self.env.reset()[0]
+        self.run.method.episode_started()
         self.run.progress.episodes += 1
         self.run.progress.recent_returns.append(finished)
         return finished
@@ -181,16 +186,17 @@ def run_steps(run: Run) -> None:
 
 
 def store_transition(memory: ReplayMemory, obs, action, reward, next_obs, terminated: bool, truncated: bool,
-                     absorbing: bool) -> None:
-    """A termination with absorbing states on becomes a step into the absorbing state plus its self-loop;
-    time-limit cuts are stored as plain bootstrapping rows (never as terminal)."""
+                     absorbing: bool, step: int = 0) -> None:
+    """A termination with absorbing states on becomes a step into the absorbing state plus its self-loop
+    (reward 0, a stand-in that reward-learning methods relabel); time-limit cuts are stored as plain
+    bootstrapping rows (never as terminal)."""
     timeout = truncated and not terminated
     if terminated and absorbing:
         state = absorbing_state(len(obs))
-        memory.append(obs, action, reward, state, terminal=False, timeout=False)
-        memory.append(state, np.zeros_like(action), 0.0, state, terminal=False, timeout=False)
+        memory.append(obs, action, reward, state, terminal=False, timeout=False, step=step)
+        memory.append(state, np.zeros_like(action), 0.0, state, terminal=False, timeout=False, step=step)
     else:
-        memory.append(obs, action, reward, next_obs, terminal=terminated, timeout=timeout)
+        memory.append(obs, action, reward, next_obs, terminal=terminated, timeout=timeout, step=step)
 
 
 def episode_summary(progress: Progress) -> dict[str, float]:
