@@ -65,9 +65,9 @@ class Algorithm:
         if cfg.imitation.mix_expert_data not in ("none", *cls.expert_mixing):
             raise UserError(f"algorithm={cfg.algorithm.name} does not support imitation.mix_expert_data="
                             f"{cfg.imitation.mix_expert_data}; use " + " or ".join(("none", *cls.expert_mixing)))
-        if cfg.imitation.mix_expert_data == "mixed_batch" and cfg.imitation.state_only:
-            raise UserError("imitation.mix_expert_data=mixed_batch puts expert actions into SAC batches, which "
-                            "state-only imitation withholds; set one of them off")
+        if cfg.imitation.mix_expert_data != "none" and cfg.imitation.state_only:
+            raise UserError(f"imitation.mix_expert_data={cfg.imitation.mix_expert_data} puts expert actions into "
+                            f"SAC batches, which state-only imitation withholds; set one of them off")
         if cfg.imitation.offline and not cls.supports_offline:
             raise UserError(f"algorithm={cfg.algorithm.name} cannot learn offline; set imitation.offline=false or "
                             f"use an offline-capable method (BC, IQLearn, LSIQ)")

@@ -9,14 +9,14 @@ from models.mlp import ACTIVATIONS, activation_gain
 
 
 def regularised_mlp(input_size: int, hidden_size: int, depth: int, activation: str, input_dropout: float,
-                    dropout: float, spectral: bool) -> nn.Sequential:
-    """MLP to a scalar with optional input dropout, dropout after each hidden layer and spectral normalisation
-    of every linear layer; orthogonal weights (activation gain, 1 on the output), zero biases."""
+                    dropout: float, spectral: bool, output_size: int = 1) -> nn.Sequential:
+    """MLP (to a scalar by default) with optional input dropout, dropout after each hidden layer and spectral
+    normalisation of every linear layer; orthogonal weights (activation gain, 1 on the output), zero biases."""
     layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout > 0 else []
     size = input_size
     for index in range(depth + 1):
         last = index == depth
-        linear = nn.Linear(size, 1 if last else hidden_size)
+        linear = nn.Linear(size, output_size if last else hidden_size)
         nn.init.orthogonal_(linear.weight, gain=1.0 if last else activation_gain(activation))
         nn.init.zeros_(linear.bias)
         layers.append(spectral_norm(linear) if spectral else linear)

@@ -104,3 +104,13 @@ def test_ensemble_critic_members_are_independent_networks():
     q = critic(torch.randn(5, 3), torch.rand(5, 1))
     assert q.shape == (2, 5) and not torch.allclose(q[0], q[1])
     assert torch.equal(critic.min(torch.zeros(1, 3), torch.zeros(1, 1)), critic(torch.zeros(1, 3), torch.zeros(1, 1)).min(0).values)
+
+
+def test_extend_appends_rows_and_wraps_like_append():
+    memory = ReplayMemory(5, 3, 1, torch.device("cpu"))
+    fill(memory, [1, 2])
+    rows = torch.zeros(4, memory.layout.width)
+    rows[:, memory.layout.columns["reward"]] = torch.tensor([[10.0], [11.0], [12.0], [13.0]])
+    memory.extend(rows)
+    assert len(memory) == 5 and memory.position == 1
+    assert sorted(memory.layout.split(memory.rows).reward.tolist()) == [2, 10, 11, 12, 13]

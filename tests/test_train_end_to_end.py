@@ -93,7 +93,7 @@ def test_make_expert_data_end_to_end(tmp_path):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["algorithm=GAIIL"], "unknown algorithm 'GAIIL'; choose one of: AIRL, BC, FAIRL, GAIL, IQLearn"),
+    (["algorithm=GAIIL"], "unknown algorithm 'GAIIL'; choose one of: AIRL, AdRIL, BC, DRIL, FAIRL, GAIL, GMMIL"),
     (["env=hoper"], "unknown env 'hoper'; choose one of:"),
     (["trainng.batch_size=3"], "unknown config key 'trainng.batch_size'; did you mean training.batch_size?"),
     (["reinforcement.discount=1.5"], "reinforcement.discount=1.5 is invalid; it must be a number in (0, 1)"),
