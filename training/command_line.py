@@ -42,7 +42,7 @@ def check_overrides(arguments: list[str], config_name: str = "config",
             values = [str(v) for v in override.sweep_string_iterator()] if override.is_sweep_override() else \
                 [override.get_value_element_as_str()]
             for value in values:
-                _check_group_option(key, value)
+                check_group_option(key, value)
             choices[key] = values[0]
     config = _compose(config_name, [f"{group}={value}" for group, value in choices.items()])
     for override in overrides:
@@ -59,7 +59,7 @@ def check_overrides(arguments: list[str], config_name: str = "config",
 _MISSING = object()
 
 
-def _check_group_option(group: str, value: str) -> None:
+def check_group_option(group: str, value: str) -> None:
     options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
     if value not in options:
         raise UserError(f"unknown {group} '{value}'; choose one of: {', '.join(options)}")

@@ -1,0 +1,38 @@
+"""train_all.py: one configuration on several tasks in parallel, aggregated."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import TINY
+from test_train_end_to_end import run_command
+
+TWO_TASKS = "tasks=[inverted_pendulum,hopper]"
+SMALL = [a for a in TINY if not a.startswith("env=")] + ["steps=150", "evaluation.interval=150"]
+
+
+@pytest.mark.parametrize("aggregate", ["min", "mean"])
+def test_train_all_runs_every_task_and_aggregates(tmp_path, aggregate):
+    result = run_command("algorithm=SAC", TWO_TASKS, f"aggregate={aggregate}", *SMALL, f"hydra.run.dir={tmp_path}",
+                         script="train_all.py")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "result.json").read_text())
+    per_task = [json.loads((tmp_path / task / "result.json").read_text())["score"]
+                for task in ("inverted_pendulum", "hopper")]
+    assert summary["scores"] == {"inverted_pendulum": per_task[0], "hopper": per_task[1]}
+    expected = min(per_task) if aggregate == "min" else sum(per_task) / 2
+    assert summary["score"] == pytest.approx(expected)
+    assert json.loads((tmp_path / "hopper" / "result.json").read_text())["env"] == "hopper"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["algorithm=SAC", "tasks=[inverted_pendulum,hoper]"], "unknown env 'hoper'"),
+    (["algorithm=SAC", TWO_TASKS, "aggregate=median"], "aggregate=median is unknown; use min or mean"),
+    (["algorithm=BC", TWO_TASKS], "hopper: expert dataset 'ilbench/hopper/expert-v0' not found"),
+])
+def test_train_all_errors_are_one_line(tmp_path, arguments, message):
+    result = run_command(*arguments, *SMALL, "bc_pretraining.iterations=10",
+                         f"hydra.run.dir={tmp_path}", script="train_all.py")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr
