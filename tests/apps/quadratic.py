@@ -1,0 +1,23 @@
+"""A toy Hydra app for the sweeper tests: its score peaks at x = 0.3 (and y = "b"); x > 0.9 crashes."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, where hydra_plugins/ lives
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+
+@hydra.main(version_base=None, config_path=".", config_name="quadratic")
+def main(cfg: DictConfig) -> float:
+    if cfg.x > 0.9:
+        raise RuntimeError("x > 0.9 is outside the toy's domain")
+    if cfg.x < 0.02:
+        return float("nan")
+    return -(cfg.x - 0.3) ** 2 - (0.0 if cfg.y == "b" else 0.1)
+
+
+if __name__ == "__main__":
+    main()
