@@ -2,74 +2,21 @@
 
 Each task gets the configuration composed from the same command-line overrides with `env=<task>` (so per-task
 algorithm presets apply) and its own subfolder of the run directory. Returns the aggregate (default: the
-minimum over tasks) of the tasks' mean normalised scores, the value Hydra sweepers maximise.
+minimum over tasks) of the tasks' mean normalised scores, the value Hydra sweepers maximise. With -m it runs
+the Ax sweep over conf/search_space/<ALG>.yaml (see README).
 """
 from __future__ import annotations
 
-import json
-import multiprocessing
-import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import hydra
-import numpy as np
-import torch
-from hydra import compose
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from algorithms import algorithm_class
-from training.command_line import check_group_option, check_overrides
-from training.config import check_config
-from training.errors import UserError, exit_on_user_error
-from training.loop import train
-
-AGGREGATES = {"min": np.min, "mean": np.mean}
-
-
-def task_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]:
-    """The configuration of every task, composed from the job's overrides with env=<task>, checked up front."""
-    if cfg.aggregate not in AGGREGATES:
-        raise UserError(f"aggregate={cfg.aggregate} is unknown; use min or mean")
-    if not cfg.tasks:
-        raise UserError("tasks is empty; list the env configs to run, e.g. tasks=[hopper,walker2d]")
-    own_keys = ("tasks=", "aggregate=", "processes=", "start_method=", "env=")
-    shared = [o for o in overrides if not o.lstrip("+~").startswith(own_keys)]
-    configs = {}
-    for task in cfg.tasks:
-        check_group_option("env", task)
-        task_cfg = compose(config_name="config", overrides=[*shared, f"env={task}"])
-        check_config(task_cfg)
-        algorithm_class(task_cfg.algorithm["class"]).check_config(task_cfg)
-        configs[task] = task_cfg
-    return configs
-
-
-def train_task(task_cfg: DictConfig, run_dir: Path, threads: int) -> float:
-    """One task in a worker process; user errors come back as UserError naming the task."""
-    torch.set_num_threads(threads)
-    try:
-        return train(task_cfg, run_dir)
-    except UserError as error:
-        raise UserError(f"{task_cfg.env.name}: {error}") from None
-
-
-def train_all(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
-    configs = task_configs(cfg, overrides)
-    processes = cfg.processes or len(configs)
-    threads = max(1, (os.cpu_count() or 1) // processes)
-    context = multiprocessing.get_context(cfg.start_method)
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
-        futures = {task: pool.submit(train_task, task_cfg, run_dir / task, threads)
-                   for task, task_cfg in configs.items()}
-        scores = {task: future.result() for task, future in futures.items()}
-    aggregate = float(AGGREGATES[cfg.aggregate](list(scores.values())))
-    (run_dir / "result.json").write_text(json.dumps({"score": aggregate, "aggregate": cfg.aggregate,
-                                                     "scores": scores}, indent=2))
-    print(f"scores {scores}; {cfg.aggregate} {aggregate:.3f}")
-    return aggregate
+from training.all_tasks import train_all
+from training.command_line import check_overrides
+from training.errors import exit_on_user_error
 
 
 @hydra.main(version_base=None, config_path="conf", config_name="train_all")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from conftest import TINY
 from test_train_end_to_end import run_command
@@ -36,3 +37,23 @@ def test_train_all_errors_are_one_line(tmp_path, arguments, message):
                          f"hydra.run.dir={tmp_path}", script="train_all.py")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr
+
+
+def test_train_all_ax_sweep_with_the_joblib_launcher(tmp_path):
+    result = run_command("-m", "algorithm=SAC", TWO_TASKS, *SMALL, "hydra.sweeper.ax_config.max_trials=2",
+                         "hydra.sweeper.generation_method=random_search", "hydra/launcher=joblib",
+                         "hydra.launcher.n_jobs=2", "hydra.sweeper.max_batch_size=2", f"hydra.sweep.dir={tmp_path}",
+                         script="train_all.py")
+    assert result.returncode == 0, result.stderr
+    best = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    assert best["trials"] == 2 and "training.learning_rate" in best["ax"]
+    for job in ("0", "1"):
+        summary = json.loads((tmp_path / job / "result.json").read_text())
+        assert set(summary["scores"]) == {"inverted_pendulum", "hopper"}
+
+
+def test_train_py_seed_sweep_with_the_joblib_launcher(tmp_path):
+    result = run_command("-m", "algorithm=SAC", *TINY, "steps=150", "seed=1,2", "hydra/launcher=joblib",
+                         "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads((tmp_path / j / "result.json").read_text())["seed"] for j in ("0", "1")] == [1, 2]
