@@ -1,7 +1,9 @@
 """The learning-benchmark table is read correctly from run directories."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from scripts.benchmark_algorithms import run_directory, score_at, table
 
@@ -22,3 +24,28 @@ def test_table_summarises_seeds_and_marks_missing_runs(tmp_path):
     text = table(tmp_path, ["LSIQ", "GAIL"], "hopper", 5, [1, 2, 3], [100])
     assert "| LSIQ | 0.60 ± 0.20 (n=2) | – |" in text
     assert "| GAIL | – | – |" in text
+
+
+def test_interquartile_mean_and_its_bootstrap_interval():
+    from scripts.print_plot_sweep_results import bootstrap_interval, interquartile_mean
+    values = np.array([0.0, 1.0, 2.0, 3.0, 100.0, -50.0, 2.5, 1.5])
+    assert interquartile_mean(values) == pytest.approx(np.mean([1.0, 1.5, 2.0, 2.5]))
+    low, high = bootstrap_interval(values)
+    assert low <= interquartile_mean(values) <= high
+
+
+def test_print_plot_sweep_results_on_a_seed_sweep(tmp_path):
+    from test_train_end_to_end import run_command
+    from conftest import TINY
+    assert run_command("-m", "algorithm=SAC", *TINY, "seed=1,2,3", f"hydra.sweep.dir={tmp_path}").returncode == 0
+    result = run_command("--path", str(tmp_path), script="scripts/print_plot_sweep_results.py")
+    assert result.returncode == 0, result.stderr
+    assert "seeds: 3, IQM" in result.stdout and "best: job" in result.stdout
+    assert (tmp_path / "learning_curve.png").exists() and (tmp_path / "best_so_far.png").exists()
+    assert (tmp_path / "score_vs_seed.png").exists()
+
+
+def test_print_plot_sweep_results_refuses_a_directory_without_jobs(tmp_path):
+    from test_train_end_to_end import run_command
+    result = run_command("--path", str(tmp_path), script="scripts/print_plot_sweep_results.py")
+    assert result.returncode != 0 and "holds no job directories" in result.stderr
