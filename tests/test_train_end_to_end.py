@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT, TINY, make_config
+from algorithms import algorithm_class
+from training.config import check_config
 from training.errors import UserError
 from training.loop import train
 
@@ -172,3 +174,19 @@ def test_failed_download_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(UserError, match=r"could not download Minari dataset 'mujoco/humanoid/expert-v0' "
                                         r"\(\[Errno -2\] Name or service not known\)"):
         train(cfg, tmp_path / "run")
+
+
+def test_optimised_hyperparameter_presets_compose_and_check_their_algorithm(tmp_path):
+    cfg = make_config("algorithm=GAIL", "optimised_hyperparameters=GAIL_5_trajectories")
+    assert cfg.imitation.trajectories == 5 and cfg.algorithm.reward_function == "AIRL"
+    assert cfg.training.batch_size == 1024 and cfg.algorithm.loss_function == "Mixup"
+    for preset in (REPO_ROOT / "conf" / "optimised_hyperparameters").glob("*.yaml"):
+        algorithm = preset.stem.split("_")[0]
+        tuned = make_config(f"algorithm={algorithm}", f"optimised_hyperparameters={preset.stem}")
+        check_config(tuned)
+        algorithm_class(tuned.algorithm["class"]).check_config(tuned)
+        assert tuned.tuned_for == algorithm
+    with pytest.raises(UserError, match="tuned for GAIL, not SAC; run it with algorithm=GAIL"):
+        train(make_config("algorithm=SAC", *TINY, "optimised_hyperparameters=GAIL_5_trajectories"), tmp_path)
+    result = run_command("optimised_hyperparameters=GAIL_55_trajectories")
+    assert "unknown optimised_hyperparameters 'GAIL_55_trajectories'" in result.stderr

@@ -30,7 +30,7 @@ def expand_resume(arguments: list[str]) -> list[str]:
 
 
 def check_overrides(arguments: list[str], config_name: str = "config",
-                    groups: tuple[str, ...] = ("algorithm", "env")) -> None:
+                    groups: tuple[str, ...] = ("algorithm", "env", "optimised_hyperparameters")) -> None:
     """Raise UserError for an unknown config-group option or config key on the command line of the app
     whose primary config is conf/<config_name>.yaml."""
     overrides = OverridesParser.create().parse_overrides(

@@ -83,6 +83,9 @@ def check_config(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, rule.key)
         if not _has_kind(value, rule.kind) or not rule.allowed(value):
             raise UserError(f"{rule.key}={value!r} is invalid; it must be {rule.expected}")
+    if cfg.tuned_for is not None and cfg.tuned_for != cfg.algorithm.name:
+        raise UserError(f"the optimised_hyperparameters preset was tuned for {cfg.tuned_for}, not "
+                        f"{cfg.algorithm.name}; run it with algorithm={cfg.tuned_for}")
     if cfg.model.log_std_min >= cfg.model.log_std_max:
         raise UserError("model.log_std_min must be below model.log_std_max")
     resolve_device(cfg.device)
