@@ -1,15 +1,18 @@
 """Steps per second of the real training loop (SAC on hopper, batch 256, 256x256 networks, one update per
 environment step), and of stable-baselines3's SAC with the same settings when it is installed
-(`pip install -r requirements-benchmark.txt`).
+(`pip install -r requirements-benchmark.txt`); with --algorithms, also of other methods, relative to SAC.
 
-    python scripts/benchmark_speed.py [--steps 2000] [--start 1000]
+    python scripts/benchmark_speed.py [--steps 2000] [--start 1000] [--algorithms SAC PWIL] [--trajectories 25]
 
 Each learner runs twice, for start + 500 and start + 500 + steps environment steps; the time difference
 divided by `steps` is the cost of one step after warm-up, free of start-up, warm-up and final-evaluation cost.
+Methods that need expert data use hopper's dataset when it is there, and otherwise a synthetic dataset of
+--trajectories random 1000-step episodes of hopper's shapes (the cost per step does not depend on the values).
 """
 from __future__ import annotations
 
 import argparse
+from functools import partial
 import platform
 import sys
 import tempfile
@@ -19,20 +22,40 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
+
+from data.sources import find_minari_dataset  # noqa: E402
 
 from training.loop import train  # noqa: E402
 
 BATCH, HIDDEN = 256, 256
 
 
-def time_suite(total_steps: int, start: int) -> float:
-    overrides = ["algorithm=SAC", "env=hopper", f"steps={total_steps}", f"training.start={start}",
+def synthetic_hopper_dataset(path: Path, trajectories: int) -> Path:
+    """A D4RL-layout file of random 1000-step hopper-shaped episodes, for timing only."""
+    rng = np.random.default_rng(0)
+    rows = trajectories * 1000
+    timeouts = np.zeros(rows, dtype=bool)
+    timeouts[999::1000] = True
+    with h5py.File(path, "w") as file:
+        file["observations"] = rng.normal(size=(rows, 11)).astype(np.float32)
+        file["next_observations"] = rng.normal(size=(rows, 11)).astype(np.float32)
+        file["actions"] = rng.uniform(-1, 1, size=(rows, 3)).astype(np.float32)
+        file["rewards"] = np.zeros(rows, dtype=np.float32)
+        file["terminals"] = np.zeros(rows, dtype=bool)
+        file["timeouts"] = timeouts
+    return path
+
+
+def time_suite(total_steps: int, start: int, algorithm: str = "SAC", extra: tuple[str, ...] = ()) -> float:
+    overrides = [f"algorithm={algorithm}", "env=hopper", f"steps={total_steps}", f"training.start={start}",
                  f"training.batch_size={BATCH}", f"model.hidden_size={HIDDEN}", "model.depth=2",
                  "imitation.absorbing=false", f"evaluation.interval={total_steps + 1}", "evaluation.episodes=1",
                  f"checkpoint.interval={total_steps + 1}", "logging.tensorboard=false", "logging.progress_bar=false",
-                 "device=cpu"]
+                 "device=cpu", *extra]
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base=None):
         cfg = compose(config_name="config", overrides=overrides)
     with tempfile.TemporaryDirectory() as run_dir:
@@ -62,11 +85,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=2000, help="measured environment steps (each with an update)")
     parser.add_argument("--start", type=int, default=1000, help="environment steps before the first update")
+    parser.add_argument("--algorithms", nargs="+", default=["SAC"], help="methods to time besides SAC")
+    parser.add_argument("--trajectories", type=int, default=25, help="episodes of the synthetic expert dataset")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, python {platform.python_version()}")
     ours = steps_per_second(time_suite, args.steps, args.start)
     print(f"this suite's SAC: {ours:.1f} steps/s")
+    with tempfile.TemporaryDirectory() as scratch:
+        dataset = []
+        if not find_minari_dataset("ilbench/hopper/expert-v0"):
+            path = synthetic_hopper_dataset(Path(scratch) / "expert.hdf5", args.trajectories)
+            dataset = ["env.dataset.source=hdf5", f"env.dataset.path={path}"]
+        for algorithm in (a for a in args.algorithms if a != "SAC"):
+            extra = (*dataset, f"imitation.trajectories={args.trajectories}")
+            rate = steps_per_second(partial(time_suite, algorithm=algorithm, extra=extra), args.steps, args.start)
+            print(f"this suite's {algorithm}: {rate:.1f} steps/s ({rate / ours:.2f}x SAC's)"
+                  + (" on a synthetic dataset" if dataset else ""))
     try:
         import stable_baselines3
     except ImportError:
