@@ -154,18 +154,26 @@ def shuffled_batches(expert: ExpertData, batch_size: int) -> Iterator[Transition
             yield expert.layout.split(expert.rows[order[start:start + batch_size]])
 
 
-def pretrain_actor(actor: SquashedGaussianActor, expert: ExpertData, bc_cfg: DictConfig, batch_size: int,
-                   logging: DictConfig, log: LogFn) -> None:
-    """BC on the expert data with its own AdamW optimiser; only the actor is trained."""
-    optimiser = torch.optim.AdamW(actor.parameters(), lr=bc_cfg.learning_rate, weight_decay=0.0)
+def fit_to_expert_data(parameters, batch_loss: Callable[[Transitions], torch.Tensor], expert: ExpertData,
+                       iterations: int, learning_rate: float, weight_decay: float, batch_size: int,
+                       logging: DictConfig, log: LogFn, name: str) -> None:
+    """`iterations` AdamW steps on `batch_loss` of shuffled expert batches (endless epochs), logging `name`
+    every logging.interval iterations, with a progress bar if logging.progress_bar."""
+    optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
     batches = shuffled_batches(expert, batch_size)
-    bar = tqdm(range(1, bc_cfg.iterations + 1), desc="BC", unit="it", disable=not logging.progress_bar,
-               dynamic_ncols=True)
+    bar = tqdm(range(1, iterations + 1), desc=name, unit="it", disable=not logging.progress_bar, dynamic_ncols=True)
     for iteration in bar:
-        loss = bc_loss(actor, next(batches))
+        loss = batch_loss(next(batches))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        if iteration % logging.interval == 0 or iteration == bc_cfg.iterations:
-            log(iteration, {"bc_loss": loss.detach()})
-            bar.set_postfix(bc_loss=f"{loss.item():.3f}", refresh=False)
+        if iteration % logging.interval == 0 or iteration == iterations:
+            log(iteration, {name: loss.detach()})
+            bar.set_postfix({name: f"{loss.item():.3f}"}, refresh=False)
+
+
+def pretrain_actor(actor: SquashedGaussianActor, expert: ExpertData, bc_cfg: DictConfig, batch_size: int,
+                   logging: DictConfig, log: LogFn) -> None:
+    """BC on the expert data with its own AdamW optimiser; only the actor is trained."""
+    fit_to_expert_data(actor.parameters(), lambda batch: bc_loss(actor, batch), expert, bc_cfg.iterations,
+                       bc_cfg.learning_rate, 0.0, batch_size, logging, log, "bc_loss")

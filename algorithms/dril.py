@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from algorithms.base import Algorithm, LogFn, bc_loss, shuffled_batches
+from algorithms.base import Algorithm, LogFn, bc_loss, fit_to_expert_data
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
 from models.discriminator import regularised_mlp
@@ -59,16 +59,10 @@ class DRIL(Algorithm):
         """BC of the dropout ensemble, then the disagreement threshold over all expert rows."""
         super().pretrain(log)
         options = self.options
-        optimiser = torch.optim.AdamW(self.ensemble.parameters(), lr=options.network.learning_rate,
-                                      weight_decay=options.network.weight_decay)
-        batches = shuffled_batches(self.expert, self.cfg.training.batch_size)
-        for iteration in range(1, options.pretraining_iterations + 1):
-            loss = bc_loss(self.ensemble, next(batches))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            if iteration % self.cfg.logging.interval == 0:
-                log(iteration, {"ensemble_bc_loss": loss.detach()})
+        fit_to_expert_data(self.ensemble.parameters(), lambda batch: bc_loss(self.ensemble, batch), self.expert,
+                           options.pretraining_iterations, options.network.learning_rate,
+                           options.network.weight_decay, self.cfg.training.batch_size, self.cfg.logging, log,
+                           "ensemble_bc_loss")
         expert_uncertainty = self.uncertainty(self.expert.all())
         self.threshold = torch.quantile(expert_uncertainty.double(), options.quantile_cutoff).item()
 

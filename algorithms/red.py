@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from algorithms.base import Algorithm, LogFn, shuffled_batches
+from algorithms.base import Algorithm, LogFn, fit_to_expert_data
 from data.transitions import Transitions
 from models.discriminator import regularised_mlp
 
@@ -42,18 +42,12 @@ class RED(Algorithm):
         """Fit the predictor to the random target on expert rows, then fix the bandwidth."""
         super().pretrain(log)
         options = self.options
-        optimiser = torch.optim.AdamW(self.predictor.parameters(), lr=options.network.learning_rate,
-                                      weight_decay=options.network.weight_decay)
-        batches = shuffled_batches(self.expert, self.cfg.training.batch_size)
         self.predictor.train()
-        for iteration in range(1, options.pretraining_iterations + 1):
-            batch = next(batches)
-            loss = (batch.weight * self.prediction_error(batch)).mean()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            if iteration % self.cfg.logging.interval == 0:
-                log(iteration, {"red_loss": loss.detach()})
+        fit_to_expert_data(self.predictor.parameters(),
+                           lambda batch: (batch.weight * self.prediction_error(batch)).mean(), self.expert,
+                           options.pretraining_iterations, options.network.learning_rate,
+                           options.network.weight_decay, self.cfg.training.batch_size, self.cfg.logging, log,
+                           "red_loss")
         self.predictor.eval()
         if self.bandwidth is None:
             with torch.no_grad():
