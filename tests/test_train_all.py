@@ -39,11 +39,12 @@ def test_train_all_errors_are_one_line(tmp_path, arguments, message):
     assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr
 
 
-def test_train_all_ax_sweep_with_the_joblib_launcher(tmp_path):
+@pytest.mark.parametrize("launcher", [["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                                      ["hydra/launcher=submitit_local"]], ids=["joblib", "submitit_local"])
+def test_train_all_ax_sweep_under_parallel_launchers(tmp_path, launcher):
     result = run_command("-m", "algorithm=SAC", TWO_TASKS, *SMALL, "hydra.sweeper.ax_config.max_trials=2",
-                         "hydra.sweeper.generation_method=random_search", "hydra/launcher=joblib",
-                         "hydra.launcher.n_jobs=2", "hydra.sweeper.max_batch_size=2", f"hydra.sweep.dir={tmp_path}",
-                         script="train_all.py")
+                         "hydra.sweeper.generation_method=random_search", *launcher,
+                         "hydra.sweeper.max_batch_size=2", f"hydra.sweep.dir={tmp_path}", script="train_all.py")
     assert result.returncode == 0, result.stderr
     best = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
     assert best["trials"] == 2 and "training.learning_rate" in best["ax"]
