@@ -165,3 +165,10 @@ def test_smoke_runs_on_the_small_task(tmp_path, algorithm, extra):
     assert evaluations["step"].tolist() == [150, 300] and "reward_correlation" in metrics
     first_update = 1 if "imitation.offline=true" in extra else 100
     assert metrics.dropna(subset=["actor_loss"])["step"].min() >= first_update + 50  # actor_start=50 updates
+
+
+def test_per_task_presets_follow_the_reference_value_terms():
+    assert make_config("algorithm=IQLearn", "env=hopper").algorithm.value_loss == "v0"
+    assert make_config("algorithm=IQLearn", "env=inverted_pendulum").algorithm.value_loss == "v0"
+    assert make_config("algorithm=IQLearn", "env=halfcheetah").algorithm.value_loss == "value"
+    assert make_config("algorithm=IQLearn", "env=ant").reinforcement.initial_temperature == pytest.approx(0.001)
