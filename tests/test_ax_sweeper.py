@@ -71,3 +71,14 @@ def test_early_stopping_after_batches_without_improvement(tmp_path):
                    "hydra.sweeper.ax_config.early_stop.max_epochs_without_improvement=2")
     assert result.returncode == 0, result.stderr
     assert len(trial_statuses(tmp_path)) < 40
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["hydra.sweeper.ax_config.params.x.type=grid"], "params.x.type=grid is unknown; use range, choice or fixed"),
+    (["hydra.sweeper.ax_config.params.x.bounds=[0.0,1.0]", "+hydra.sweeper.ax_config.params.x.log_scale=true"],
+     "the search space is invalid"),
+])
+def test_an_invalid_search_space_is_one_error_line(tmp_path, arguments, message):
+    result = sweep(tmp_path, *arguments)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr

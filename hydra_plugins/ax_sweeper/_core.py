@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 from ax import ChoiceParameterConfig, Client, RangeParameterConfig
-from ax.exceptions.core import DataRequiredError, SearchSpaceExhausted
+from ax.exceptions.core import DataRequiredError, SearchSpaceExhausted, UserInputError
 from ax.utils.common.logger import set_ax_logger_levels
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
@@ -22,6 +22,8 @@ from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+
+from training.errors import UserError, exit_on_user_error
 
 log = logging.getLogger(__name__)
 EXPERIMENT_FILE = "ax_experiment.json"
@@ -57,7 +59,7 @@ def parameters_from_config(params: dict) -> tuple[dict[str, Any], list[str]]:
         elif kind == "fixed":
             fixed.append(f"{name}={format_value(spec['value'])}")
         else:
-            raise ValueError(f"hydra.sweeper.ax_config.params.{name}.type={kind} is unknown; use range, choice or fixed")
+            raise UserError(f"hydra.sweeper.ax_config.params.{name}.type={kind} is unknown; use range, choice or fixed")
     return parameters, fixed
 
 
@@ -137,6 +139,14 @@ class CoreAxSweeper(Sweeper):
     # -- the sweep -------------------------------------------------------------------------------------------
 
     def sweep(self, arguments: list[str]) -> Any:
+        """Run the sweep; a search space Ax cannot use ends in one error line, before any trial."""
+        with exit_on_user_error():
+            try:
+                return self.optimise(arguments)
+            except UserInputError as error:
+                raise UserError(f"the search space is invalid: {error}") from None
+
+    def optimise(self, arguments: list[str]) -> Any:
         params = OmegaConf.to_container(self.ax_config.params, resolve=True) or {}
         parameters, fixed = parameters_from_config(params)
         passed_through = []
