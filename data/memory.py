@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from data.transitions import RowLayout, Transitions
+from training.errors import UserError
 
 
 class ReplayMemory:
@@ -51,5 +52,9 @@ class ReplayMemory:
         return {"rows": self.rows[:self.size].cpu().clone(), "position": self.position, "size": self.size}
 
     def load_state_dict(self, state: dict) -> None:
+        width = state["rows"].shape[1]
+        if width != self.layout.width:
+            raise UserError(f"the checkpoint's replay rows have {width} columns where this version of the suite "
+                            f"stores {self.layout.width}; it was saved by another version: start a new run")
         self.rows[:state["size"]] = state["rows"].to(self.rows)
         self.position, self.size = state["position"], state["size"]

@@ -4,7 +4,7 @@
 
 Trains SAC on the true reward (resuming from its checkpoint in expert.work_dir if one is there, or skipping
 training when that run already finished or expert.policy names an agent.pt), records expert.episodes episodes
-of the deterministic policy and writes them, with the expert's and a random policy's mean returns in the
+of the deterministic policy (the final one, or with expert.select=best the one of the best evaluation) and writes them, with the expert's and a random policy's mean returns in the
 metadata, as the Minari dataset env.dataset.id under experts/.
 """
 from __future__ import annotations
@@ -28,7 +28,8 @@ from envs.make import from_unit_actions, make_env  # noqa: E402
 from training.checkpoint import load_checkpoint  # noqa: E402
 from training.command_line import check_overrides  # noqa: E402
 from training.errors import UserError, exit_on_user_error  # noqa: E402
-from training.loop import AGENT_NAME, train  # noqa: E402
+from training.config import check_choice  # noqa: E402
+from training.loop import AGENT_NAME, BEST_AGENT_NAME, train  # noqa: E402
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="make_expert_data")
@@ -38,6 +39,7 @@ def main(cfg: DictConfig) -> None:
 
 
 def make_expert_data(cfg: DictConfig) -> Path:
+    check_choice(cfg.expert, "select", ("final", "best"), prefix="expert")
     work_dir = Path(cfg.expert.work_dir)
     agent_file = Path(cfg.expert.policy) if cfg.expert.policy else train_expert(cfg, work_dir)
     if not agent_file.exists():
@@ -78,22 +80,29 @@ def make_expert_data(cfg: DictConfig) -> Path:
 
 
 def train_expert(cfg: DictConfig, work_dir: Path) -> Path:
-    """SAC on the true reward in work_dir: resumed from its checkpoint if one exists, skipped if finished."""
-    agent_file = work_dir / AGENT_NAME
+    """SAC on the true reward in work_dir: resumed from its checkpoint if one exists, skipped if finished.
+    Returns the policy expert.select asks for."""
+    selected = work_dir / (BEST_AGENT_NAME if cfg.expert.select == "best" else AGENT_NAME)
     checkpoint = load_checkpoint(work_dir)
-    if agent_file.exists() and checkpoint is not None and checkpoint["progress"].step >= cfg.steps:
+    if (work_dir / AGENT_NAME).exists() and checkpoint is not None and checkpoint["progress"].step >= cfg.steps:
         print(f"using the finished expert in {work_dir}")
-        return agent_file
+        return selected
     with open_dict(cfg):
         cfg.resume = str(work_dir) if checkpoint is not None else None
     print(f"training a SAC expert in {work_dir}" + (" (resumed)" if checkpoint is not None else ""))
     train(cfg, work_dir)
-    return agent_file
+    return selected
 
 
 def trained_steps(agent_file: Path) -> int | None:
+    """The steps the policy in agent_file was trained for, from its run's checkpoint (None without one)."""
     checkpoint = load_checkpoint(agent_file.parent)
-    return checkpoint["progress"].step if checkpoint is not None else None
+    if checkpoint is None:
+        return None
+    progress = checkpoint["progress"]
+    if agent_file.name == BEST_AGENT_NAME:
+        return max(progress.evaluations, key=lambda evaluation: evaluation["eval_return"])["step"]
+    return progress.step
 
 
 def code_version() -> str:

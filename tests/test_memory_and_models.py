@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import TanhTransform
@@ -12,6 +13,7 @@ from data.transitions import Transitions
 from envs.absorbing import absorbing_state
 from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
+from training.errors import UserError
 from training.loop import store_transition
 
 
@@ -62,6 +64,14 @@ def test_memory_state_round_trip():
     restored = ReplayMemory(4, 3, 1, torch.device("cpu"))
     restored.load_state_dict(memory.state_dict())
     assert torch.equal(restored.rows, memory.rows) and restored.position == memory.position
+
+
+def test_memory_saved_with_another_row_layout_is_refused_in_one_line():
+    memory = ReplayMemory(4, 3, 1, torch.device("cpu"))
+    fill(memory, [1, 2])
+    state = memory.state_dict() | {"rows": memory.state_dict()["rows"][:, :-1]}
+    with pytest.raises(UserError, match="replay rows have 11 columns where this version of the suite stores 12"):
+        ReplayMemory(4, 3, 1, torch.device("cpu")).load_state_dict(state)
 
 
 def test_actor_log_prob_matches_torch_tanh_gaussian():

@@ -27,7 +27,8 @@ def run_command(*arguments: str, script: str = "train.py", timeout: float = 240)
 def test_sac_run_writes_every_output(tmp_path):
     result = run_command("algorithm=SAC", *TINY, "logging.tensorboard=true", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
-    for name in ("config.yaml", ".hydra/config.yaml", "metrics.csv", "checkpoint.pt", "agent.pt", "returns.png",
+    for name in ("config.yaml", ".hydra/config.yaml", "metrics.csv", "checkpoint.pt", "agent.pt", "agent_best.pt",
+                 "returns.png",
                  "diagnostics.png", "result.json"):
         assert (tmp_path / name).exists(), name
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
@@ -77,7 +78,7 @@ def test_resume_after_kill_loses_and_duplicates_no_row(tmp_path):
 
 def test_make_expert_data_end_to_end(tmp_path):
     result = run_command("env=inverted_pendulum", "steps=300", "training.start=100", "model.hidden_size=32",
-                         "evaluation.interval=300", "evaluation.episodes=1", "logging.progress_bar=false",
+                         "evaluation.interval=150", "evaluation.episodes=1", "logging.progress_bar=false",
                          "expert.episodes=2", "expert.random_episodes=3", f"expert.work_dir={tmp_path / 'work'}",
                          f"expert.output_root={tmp_path / 'root'}", "expert.dataset_id=test/ip/expert-v0",
                          script="scripts/make_expert_data.py")
@@ -88,10 +89,17 @@ def test_make_expert_data_end_to_end(tmp_path):
     assert metadata["ref_max_score"] == pytest.approx(generation["expert_return_mean"])
     assert generation["random_episodes"] == 3 and "make_expert_data.py" in generation["command"]
     again = run_command("env=inverted_pendulum", "steps=300", "model.hidden_size=32", "expert.episodes=1",
-                        "expert.random_episodes=1", f"expert.work_dir={tmp_path / 'work'}",
+                        "expert.random_episodes=1", f"expert.work_dir={tmp_path / 'work'}", "expert.select=best",
                         f"expert.output_root={tmp_path / 'root'}", "expert.dataset_id=test/ip/expert-v0",
                         script="scripts/make_expert_data.py")
     assert again.returncode == 0 and "using the finished expert" in again.stdout
+    evaluations = pd.read_csv(tmp_path / "work/metrics.csv").dropna(subset=["eval_return"])
+    best_step = evaluations["step"][evaluations["eval_return"].idxmax()]
+    metadata = json.loads((tmp_path / "root/test/ip/expert-v0/data/metadata.json").read_text())
+    assert metadata["generation"]["expert_training_steps"] == best_step
+    wrong = run_command("env=inverted_pendulum", "expert.select=worst", script="scripts/make_expert_data.py")
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1] == \
+        "error: expert.select=worst is unknown; use one of final, best"
 
 
 @pytest.mark.parametrize("arguments, message", [

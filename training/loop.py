@@ -33,6 +33,7 @@ from training.plots import plot_run
 
 logger = logging.getLogger(__name__)
 AGENT_NAME = "agent.pt"  # the trained SAC learner's weights alone, for reuse (e.g. as an expert)
+BEST_AGENT_NAME = "agent_best.pt"  # the weights at the evaluation with the highest mean return so far
 
 
 class NonFiniteLossError(RuntimeError):
@@ -228,6 +229,8 @@ def record_evaluation(run: Run) -> None:
         learned = run.method.learned_reward(transitions.to(next(run.sac.parameters()).device))
     if learned is not None:
         result["reward_correlation"] = pearson_correlation(learned.cpu(), transitions.reward)
+    if all(result["eval_return"] > earlier["eval_return"] for earlier in run.progress.evaluations):
+        torch.save(run.sac.state_dict(), run.run_dir / BEST_AGENT_NAME)
     run.progress.evaluations.append(result)
     write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"}, check_finite=False)
     plot_run(run.run_dir, f"{run.cfg.algorithm.name} on {run.cfg.env.name} (seed {run.cfg.seed})")
