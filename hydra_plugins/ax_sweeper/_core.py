@@ -108,10 +108,11 @@ class CoreAxSweeper(Sweeper):
         saved = self.sweep_dir / EXPERIMENT_FILE
         if saved.exists():
             client = Client.load_from_json_file(filepath=str(saved))
-            for index, trial in client._experiment.trials.items():
-                if trial.status.is_running:
+            statuses = trial_statuses(client)
+            for index, status in statuses.items():
+                if status == "RUNNING":
                     client.mark_trial_failed(index, failed_reason="the sweep stopped while it ran")
-            log.info(f"resuming the Ax experiment of {saved} ({len(client._experiment.trials)} trials)")
+            log.info(f"resuming the Ax experiment of {saved} ({len(statuses)} trials)")
             return client
         experiment = self.ax_config.experiment
         client = Client(random_seed=self.ax_config.client.random_seed)
@@ -163,8 +164,8 @@ class CoreAxSweeper(Sweeper):
         job_index = 1 + max((int(p.name) for p in self.sweep_dir.iterdir() if p.name.isdigit()), default=-1)
         best, stale = None, 0
         max_trials, early_stop = self.ax_config.max_trials, self.ax_config.early_stop
-        while len(client._experiment.trials) < max_trials:
-            trials = self.ask(client, min(self.max_batch_size, max_trials - len(client._experiment.trials)))
+        while (made := len(trial_statuses(client))) < max_trials:
+            trials = self.ask(client, min(self.max_batch_size, max_trials - made))
             if not trials:
                 break
             overrides = [base + [f"{k}={format_value(v)}" for k, v in p.items()] for p in trials.values()]
@@ -214,9 +215,15 @@ class CoreAxSweeper(Sweeper):
         best = self.best(client)
         results = {"optimizer": "ax", "ax": best[0] if best else None,
                    self.ax_config.experiment.objective_name: best[1] if best else None,
-                   "trials": len(client._experiment.trials)}
+                   "trials": len(trial_statuses(client))}
         (self.sweep_dir / RESULTS_FILE).write_text(yaml.safe_dump(results, sort_keys=False))
         log.info(f"best parameters: {results['ax']} ({self.ax_config.experiment.objective_name} "
                  f"{results[self.ax_config.experiment.objective_name]})")
         print(f"Best parameters: {results['ax']}")
         return results
+
+
+def trial_statuses(client: Client) -> dict[int, str]:
+    """Trial index -> status name (RUNNING, COMPLETED, FAILED, ...) from Ax's public summary of the experiment."""
+    summary = client.summarize()
+    return dict(zip(summary["trial_index"], summary["trial_status"])) if len(summary) else {}
