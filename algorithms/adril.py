@@ -37,7 +37,7 @@ class AdRIL(Algorithm):
         self.options = cfg.algorithm
         self.updates = 0
         self.env_steps = 0
-        self.episodes_started = 0
+        self.agent_episodes = 0  # N_P: agent episodes completed so far
 
     @classmethod
     def check_config(cls, cfg: DictConfig) -> None:
@@ -53,8 +53,8 @@ class AdRIL(Algorithm):
         self.env_steps += 1  # the current step, for AdRIL's rounds
         return reward
 
-    def episode_started(self) -> None:
-        self.episodes_started += 1
+    def episode_started(self, episodes_completed: int) -> None:
+        self.agent_episodes = episodes_completed
 
     def learner_update(self, agent: Transitions, expert: Transitions) -> dict[str, torch.Tensor]:
         self.updates += 1
@@ -66,12 +66,11 @@ class AdRIL(Algorithm):
             batch = mixed_batch(agent, expert)
             is_expert = torch.arange(len(batch), device=batch.obs.device) < len(agent) // 2
         rewards = relabelled_rewards(is_expert, batch.step, self.env_steps, self.options.update_freq,
-                                     len(self.expert.episode_returns), self.episodes_started - 1)
+                                     len(self.expert.episode_returns), self.agent_episodes)
         return self.bc_auxiliary_step(expert) | self.sac.update(batch.replace(reward=rewards))
 
     def state_dict(self) -> dict:
-        return {"updates": self.updates, "env_steps": self.env_steps, "episodes_started": self.episodes_started}
+        return {"updates": self.updates, "env_steps": self.env_steps}
 
     def load_state_dict(self, state: dict) -> None:
         self.updates, self.env_steps = state["updates"], state["env_steps"]
-        self.episodes_started = state["episodes_started"] - 1  # the resumed run starts a new episode, counted again

@@ -96,8 +96,8 @@ class Algorithm:
         its own at collection time."""
         return reward
 
-    def episode_started(self) -> None:
-        """Called at every reset of the training environment."""
+    def episode_started(self, episodes_completed: int) -> None:
+        """Called at every reset of the training environment, with the number of training episodes ended so far."""
 
     def prefill_rows(self) -> torch.Tensor:
         """Expert rows copied into the replay memory for imitation.mix_expert_data=prefill_memory (weights 1)."""

@@ -85,7 +85,7 @@ class PWIL(Algorithm):
     def features(self, batch: Transitions) -> torch.Tensor:
         return batch.obs if self.state_only else torch.cat([batch.obs, batch.action], dim=1)
 
-    def episode_started(self) -> None:
+    def episode_started(self, episodes_completed: int) -> None:
         self.coupling.reset()
 
     def reward_of_cost(self, cost: float | np.ndarray):

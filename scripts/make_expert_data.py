@@ -4,8 +4,9 @@
 
 Trains SAC on the true reward (resuming from its checkpoint in expert.work_dir if one is there, or skipping
 training when that run already finished or expert.policy names an agent.pt), records expert.episodes episodes
-of the deterministic policy (the final one, or with expert.select=best the one of the best evaluation) and writes them, with the expert's and a random policy's mean returns in the
-metadata, as the Minari dataset env.dataset.id under experts/.
+of the deterministic policy (the final one, or with expert.select=best the one of the best evaluation) and
+writes them, with the expert's and a random policy's mean returns in the metadata, as the Minari dataset
+env.dataset.id under experts/.
 """
 from __future__ import annotations
 

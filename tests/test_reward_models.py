@@ -46,10 +46,10 @@ def test_pwil_gives_exactly_alpha_to_an_agent_that_copies_the_expert():
     obs, action = torch.randn(horizon, 4), torch.rand(horizon, 1) * 2 - 1
     method = build("PWIL", expert_data(obs, action), f"env.max_episode_steps={horizon}",
                    "algorithm.reward_scale=5.0")
-    method.episode_started()
+    method.episode_started(0)
     rewards = [method.collection_reward(o.numpy(), a.numpy(), 0.0) for o, a in zip(obs, action)]
     assert rewards == pytest.approx([5.0] * horizon)
-    method.episode_started()
+    method.episode_started(0)
     elsewhere = [method.collection_reward(o.numpy() + 3.0, a.numpy(), 0.0) for o, a in zip(obs, action)]
     assert all(0 < r < 5.0 for r in elsewhere)
 
@@ -159,6 +159,16 @@ def test_balanced_adril_alternates_whole_expert_and_agent_batches():
         method.learner_update(agent, expert)
     assert [torch.equal(b.obs, expert.obs) for b in seen] == [True, False, True]
     assert seen[0].reward.tolist() == [0.5] * 8
+
+
+def test_adril_takes_the_loops_episode_count_so_a_resumed_run_relabels_like_an_uninterrupted_one():
+    method = build("AdRIL", expert_data(torch.randn(20, 4), torch.rand(20, 1)))
+    method.load_state_dict({"updates": 1, "env_steps": 3000})  # the agent batch comes next, rows of step 0
+    method.episode_started(4)  # the loop's count of completed episodes at the resumed reset
+    seen = []
+    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
+    method.learner_update(batch_of(torch.randn(8, 4), torch.rand(8, 1)), batch_of(torch.randn(8, 4), torch.rand(8, 1)))
+    assert seen[0].reward.tolist() == [-1 / 4] * 8
 
 
 # Smoke runs ------------------------------------------------------------------------------------------------

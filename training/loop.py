@@ -135,7 +135,7 @@ class Collector:
         self.run, self.env, self.memory = run, run.env, run.memory
         self.obs, _ = self.env.reset(seed=run.cfg.seed + run.progress.step)
         self.episode_return = 0.0
-        run.method.episode_started()
+        run.method.episode_started(run.progress.episodes)
 
     def step(self) -> float | None:
         """One environment step; returns the episode's return when the step ended it."""
@@ -150,8 +150,8 @@ class Collector:
             return None
         finished, self.episode_return = self.episode_return, 0.0
         self.obs = self.env.reset()[0]
-        self.run.method.episode_started()
         self.run.progress.episodes += 1
+        self.run.method.episode_started(self.run.progress.episodes)
         self.run.progress.recent_returns.append(finished)
         return finished
 
