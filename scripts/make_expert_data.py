@@ -6,17 +6,19 @@ Trains SAC on the true reward (resuming from its checkpoint in expert.work_dir i
 training when that run already finished or expert.policy names an agent.pt), records expert.episodes episodes
 of the deterministic policy (the final one, or with expert.select=best the one of the best evaluation) and
 writes them, with the expert's and a random policy's mean returns in the metadata, as the Minari dataset
-env.dataset.id under experts/.
+env.dataset.id under experts/, with the policy's actor weights (policy.pt) beside it.
 """
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import gymnasium as gym  # noqa: E402
 import hydra  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -28,9 +30,12 @@ from envs.absorbing import with_indicator  # noqa: E402
 from envs.make import from_unit_actions, make_env  # noqa: E402
 from training.checkpoint import load_checkpoint  # noqa: E402
 from training.command_line import check_overrides  # noqa: E402
-from training.errors import UserError, exit_on_user_error  # noqa: E402
 from training.config import check_choice  # noqa: E402
+from training.errors import UserError, exit_on_user_error  # noqa: E402
 from training.loop import AGENT_NAME, BEST_AGENT_NAME, train  # noqa: E402
+
+POLICY_NAME = "policy.pt"  # the recorded expert's actor weights, shipped next to its dataset
+RANDOM_SEED = 10**6  # reset and action-sampling seed of the random-policy episodes
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="make_expert_data")
@@ -45,21 +50,17 @@ def make_expert_data(cfg: DictConfig) -> Path:
     agent_file = Path(cfg.expert.policy) if cfg.expert.policy else train_expert(cfg, work_dir)
     if not agent_file.exists():
         raise UserError(f"expert.policy={agent_file} does not exist; give an agent.pt written by train.py")
-    policy_env = make_env(cfg.env, absorbing=cfg.imitation.absorbing)
-    sac = SoftActorCritic.from_config(cfg, policy_env.observation_space.shape[0], policy_env.action_space.shape[0])
+    sac = build_learner(cfg)
     try:
         sac.load_state_dict(torch.load(agent_file, map_location="cpu"))
     except RuntimeError:
         raise UserError(f"{agent_file} does not fit env={cfg.env.name} with this model config") from None
     native_env = make_env(cfg.env, absorbing=False, unit_actions=False)
-
-    def expert_policy(obs: np.ndarray) -> np.ndarray:
-        obs = with_indicator(obs) if cfg.imitation.absorbing else obs
-        return from_unit_actions(sac.act(obs, deterministic=True), native_env.action_space)
-
-    episodes = record_episodes(expert_policy, native_env, cfg.expert.episodes, seed=cfg.seed * 10**4)
+    episodes = record_episodes(deterministic_policy(cfg, sac, native_env), native_env, cfg.expert.episodes,
+                               seed=cfg.seed * 10**4)
+    native_env.action_space.seed(RANDOM_SEED)  # the random reference return is reproducible too
     random_returns = [ep.reward.sum() for ep in record_episodes(
-        lambda obs: native_env.action_space.sample(), native_env, cfg.expert.random_episodes, seed=10**6)]
+        lambda obs: native_env.action_space.sample(), native_env, cfg.expert.random_episodes, seed=RANDOM_SEED)]
     returns = np.array([ep.reward.sum() for ep in episodes])
     generation = {
         "env_id": cfg.env.id, "env_kwargs": OmegaConf.to_container(cfg.env.kwargs) if cfg.env.kwargs else {},
@@ -75,9 +76,24 @@ def make_expert_data(cfg: DictConfig) -> Path:
         random_return=generation["random_return_mean"], extra_metadata=generation,
         description=f"{len(episodes)} episodes of a SAC expert's deterministic policy on {cfg.env.id}, "
                     f"made by this suite's scripts/make_expert_data.py")
+    torch.save(sac.actor.state_dict(), data.parent / POLICY_NAME)
     print(f"wrote {data.parent}: expert return {returns.mean():.1f} +- {returns.std():.1f} over {len(episodes)} "
           f"episodes, random return {np.mean(random_returns):.1f}")
     return data
+
+
+def build_learner(cfg: DictConfig) -> SoftActorCritic:
+    """An untrained SAC learner of the sizes cfg gives for its env (the shape every expert policy has)."""
+    env = make_env(cfg.env, absorbing=cfg.imitation.absorbing)
+    return SoftActorCritic.from_config(cfg, env.observation_space.shape[0], env.action_space.shape[0])
+
+
+def deterministic_policy(cfg: DictConfig, sac: SoftActorCritic, native_env: gym.Env) -> Callable:
+    """Observation of the unwrapped env -> the mean action of sac's actor, in the env's own action units."""
+    def policy(obs: np.ndarray) -> np.ndarray:
+        obs = with_indicator(obs) if cfg.imitation.absorbing else obs
+        return from_unit_actions(sac.act(obs, deterministic=True), native_env.action_space)
+    return policy
 
 
 def train_expert(cfg: DictConfig, work_dir: Path) -> Path:

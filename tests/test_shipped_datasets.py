@@ -1,7 +1,12 @@
-"""Every dataset shipped under experts/ loads, fits its env, holds no NaN and matches its own metadata."""
+"""Every dataset shipped under experts/ loads, fits its env, holds no NaN, matches its own metadata, and its
+expert policy replays to the return it states."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -29,9 +34,31 @@ def test_shipped_dataset_is_consistent(folder):
     assert np.std(returns) == pytest.approx(generation["expert_return_std"], abs=1e-3)
     assert metadata["ref_max_score"] == pytest.approx(generation["expert_return_mean"])
     assert metadata["ref_min_score"] == pytest.approx(generation["random_return_mean"])
+    assert (folder / "policy.pt").exists()
 
 
 def test_dataset_table_lists_every_shipped_dataset():
     from scripts.dataset_table import rows
     table = rows(REPO_ROOT / "experts")
     assert len(table) == 2 + len(SHIPPED) and len(SHIPPED) >= 1
+
+
+def test_check_experts_replays_every_shipped_policy(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/check_experts.py", "--episodes", "2", "--output",
+                             str(tmp_path / "check.md")], cwd=REPO_ROOT, capture_output=True, text=True,
+                            env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in (tmp_path / "check.md").read_text().splitlines() if line.startswith("| `")]
+    assert len(rows) == len(SHIPPED) and all(row.endswith("| pass |") for row in rows)
+
+
+def test_check_experts_fails_a_policy_whose_return_differs_from_its_metadata(tmp_path):
+    from scripts.check_experts import replay
+    folder = tmp_path / "expert-v0"
+    shutil.copytree(REPO_ROOT / "experts/ilbench/inverted_pendulum/expert-v0", folder)
+    metadata_file = folder / "data" / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata["generation"]["expert_return_mean"] = 500.0
+    metadata_file.write_text(json.dumps(metadata))
+    result = replay(folder, episodes=1)
+    assert result.returns.tolist() == [1000.0] and not result.passed

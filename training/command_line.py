@@ -44,7 +44,7 @@ def check_overrides(arguments: list[str], config_name: str = "config",
             for value in values:
                 check_group_option(key, value)
             choices[key] = values[0]
-    config = _compose(config_name, [f"{group}={value}" for group, value in choices.items()])
+    config = compose_config(config_name, [f"{group}={value}" for group, value in choices.items()])
     for override in overrides:
         key = override.get_key_element()
         if override.is_hydra_override() or override.is_add() or override.is_force_add() or \
@@ -65,7 +65,8 @@ def check_group_option(group: str, value: str) -> None:
         raise UserError(f"unknown {group} '{value}'; choose one of: {', '.join(options)}")
 
 
-def _compose(config_name: str, overrides: list[str]) -> DictConfig:
+def compose_config(config_name: str, overrides: list[str]) -> DictConfig:
+    """conf/<config_name>.yaml composed with `overrides`, outside any Hydra app."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
         return compose(config_name=config_name, overrides=overrides)
 

@@ -1,0 +1,95 @@
+"""Replay every shipped expert policy and confirm the return its dataset's metadata states:
+
+    python scripts/check_experts.py [--episodes 10] [--output results/expert_check.md]
+
+Each dataset under experts/ that has a policy.pt beside it (written by make_expert_data.py) is replayed with
+its deterministic policy for --episodes episodes, from reset seeds the recording did not use. A replay passes
+when its mean return is within max(5% of the recorded mean, 3 standard errors of the recorded episodes) of the
+recorded mean. Prints a markdown table (also written to --output) and exits with status 1 if any replay fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from data.writer import record_episodes  # noqa: E402
+from envs.make import make_env  # noqa: E402
+from scripts.make_expert_data import POLICY_NAME, build_learner, deterministic_policy  # noqa: E402
+from training.command_line import compose_config  # noqa: E402
+
+REPLAY_SEED = 10**7  # far from the recording seeds (seed * 10^4 + episode index)
+
+
+@dataclass
+class Replay:
+    dataset_id: str
+    recorded_mean: float
+    recorded_std: float
+    recorded_episodes: int
+    returns: np.ndarray
+
+    @property
+    def tolerance(self) -> float:
+        return max(0.05 * abs(self.recorded_mean), 3 * self.recorded_std / np.sqrt(self.recorded_episodes))
+
+    @property
+    def passed(self) -> bool:
+        return abs(self.returns.mean() - self.recorded_mean) <= self.tolerance
+
+
+def replay(dataset_folder: Path, episodes: int) -> Replay:
+    """Rebuild the expert from the command that made the dataset and run its policy for `episodes` episodes."""
+    metadata = json.loads((dataset_folder / "data" / "metadata.json").read_text())
+    generation = metadata["generation"]
+    overrides = generation["command"].split()[2:]  # after "python scripts/make_expert_data.py"
+    cfg = compose_config("make_expert_data", overrides)
+    sac = build_learner(cfg)
+    sac.actor.load_state_dict(torch.load(dataset_folder / POLICY_NAME, map_location="cpu"))
+    env = make_env(cfg.env, absorbing=False, unit_actions=False)
+    recorded = record_episodes(deterministic_policy(cfg, sac, env), env, episodes, seed=REPLAY_SEED)
+    return Replay(metadata["dataset_id"], generation["expert_return_mean"], generation["expert_return_std"],
+                  metadata["total_episodes"], np.array([episode.reward.sum() for episode in recorded]))
+
+
+def table(replays: list[Replay], episodes: int) -> str:
+    lines = [f"# Expert policies replayed ({episodes} episodes each)", "",
+             f"Made on {datetime.now(timezone.utc):%Y-%m-%d} with `python scripts/check_experts.py "
+             f"--episodes {episodes}`. A replay passes when its mean return is within max(5% of the recorded "
+             f"mean, 3 standard errors of the recorded episodes) of the recorded mean.", "",
+             "| dataset | recorded return | replayed return | tolerance | check |", "|---|---:|---:|---:|---|"]
+    for r in replays:
+        lines.append(f"| `{r.dataset_id}` | {r.recorded_mean:.1f} ± {r.recorded_std:.1f} | "
+                     f"{r.returns.mean():.1f} ± {r.returns.std():.1f} | {r.tolerance:.1f} | "
+                     f"{'pass' if r.passed else 'FAIL'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=REPO_ROOT / "experts", help="Minari root folder to check")
+    parser.add_argument("--episodes", type=int, default=10, help="episodes replayed per expert")
+    parser.add_argument("--output", type=Path, help="also write the table to this markdown file")
+    args = parser.parse_args()
+    folders = sorted(policy.parent for policy in args.root.glob(f"**/{POLICY_NAME}"))
+    if not folders:
+        sys.exit(f"error: no {POLICY_NAME} under {args.root}; make the datasets with scripts/make_expert_data.py")
+    replays = [replay(folder, args.episodes) for folder in folders]
+    report = table(replays, args.episodes)
+    print(report)
+    if args.output:
+        args.output.write_text(report)
+    sys.exit(0 if all(r.passed for r in replays) else 1)
+
+
+if __name__ == "__main__":
+    main()
