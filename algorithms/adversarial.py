@@ -112,7 +112,8 @@ class AdversarialImitation(Algorithm):
         logit = self.discriminator(batch.obs, batch.action, batch.next_obs, batch.terminal)
         if self.options.subtract_log_policy:
             with torch.no_grad():
-                logit = logit - self.sac.actor.log_prob(batch.obs, batch.action.clamp(-ACTION_CLIP, ACTION_CLIP))
+                log_policy = self.sac.actor.log_prob(batch.obs, batch.action.clamp(-ACTION_CLIP, ACTION_CLIP))
+            logit = logit - log_policy
         return logit
 
     def update_reward_model(self, agent: Transitions, expert: Transitions) -> dict[str, torch.Tensor]:

@@ -30,10 +30,11 @@ def weighted_median(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     return values.flatten()[order][torch.searchsorted(cumulative, torch.tensor(0.5, device=values.device))]
 
 
-def kernel_mean(x: torch.Tensor, y: torch.Tensor, y_weight: torch.Tensor, bandwidths: torch.Tensor) -> torch.Tensor:
-    """sum_k sum_j y_weight_j exp(-g_k delta(x_i, y_j)) for every x_i."""
-    distances = squared_distances(x, y)
-    return sum(torch.exp(-g * distances) @ y_weight for g in bandwidths)
+def kernel_mean(x: torch.Tensor, y: torch.Tensor, y_weight: torch.Tensor, bandwidths: torch.Tensor,
+                chunk: int = 4096) -> torch.Tensor:
+    """sum_k sum_j y_weight_j exp(-g_k delta(x_i, y_j)) for every x_i (x in chunks: memory stays chunk x len(y))."""
+    return torch.cat([sum(torch.exp(-g * squared_distances(part, y)) @ y_weight for g in bandwidths)
+                      for part in x.split(chunk)])
 
 
 def squared_mmd(x: torch.Tensor, y: torch.Tensor, x_weight: torch.Tensor, y_weight: torch.Tensor,

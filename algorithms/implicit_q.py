@@ -25,7 +25,8 @@ class ImplicitQAlgorithm(Algorithm):
     def __init__(self, cfg: DictConfig, sac, expert):
         super().__init__(cfg, sac, expert)
         self.options = cfg.algorithm
-        self.updates = 0  # the actor is trained once updates exceed algorithm.actor_start
+        self.updates = 0  # online, the actor is trained once updates exceed algorithm.actor_start
+        self.offline = cfg.imitation.offline  # offline, from the first update (as the references)
 
     @classmethod
     def check_config(cls, cfg: DictConfig) -> None:
@@ -37,13 +38,16 @@ class ImplicitQAlgorithm(Algorithm):
                             "algorithm.expert_action_substitute=policy")
         if not isinstance(options.actor_start, int) or options.actor_start < 0:
             raise UserError(f"algorithm.actor_start={options.actor_start!r} is invalid; it must be an integer >= 0")
+        if cfg.imitation.absorbing:
+            raise UserError(f"algorithm={options.name} masks true terminations and bootstraps through time limits; "
+                            f"it does not support DAC absorbing states: set imitation.absorbing=false")
 
     def learner_update(self, agent: Transitions | None, expert: Transitions) -> dict[str, torch.Tensor]:
         batch, is_expert = self.mixed_batch(agent, expert)
         self.updates += 1
         metrics = self.auxiliary_update(batch, is_expert) | self.bc_auxiliary_step(expert)
         return metrics | self.sac.update(batch, lambda rows: self.critic_loss(rows, is_expert),
-                                         update_actor=self.updates > self.options.actor_start,
+                                         update_actor=self.offline or self.updates > self.options.actor_start,
                                          actor_value=self.actor_value)
 
     def auxiliary_update(self, batch: Transitions, is_expert: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -79,11 +83,6 @@ class ImplicitQAlgorithm(Algorithm):
 
     def critic_loss(self, batch: Transitions, is_expert: torch.Tensor) -> tuple[torch.Tensor, dict]:
         raise NotImplementedError
-
-    def learned_reward(self, transitions: Transitions) -> torch.Tensor:
-        next_value = self.soft_value(transitions.next_obs, target=False)
-        discount = self.sac.discount * (1 - transitions.terminal)
-        return self.sac.critic.min(transitions.obs, transitions.action) - discount * next_value
 
     def state_dict(self) -> dict:
         return {"updates": self.updates}

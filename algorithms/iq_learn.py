@@ -82,6 +82,12 @@ class IQLearn(ImplicitQAlgorithm):
             metrics["reward_agent"] = reward[:, ~is_expert].detach().mean()
         return loss, metrics
 
+    def learned_reward(self, transitions: Transitions) -> torch.Tensor:
+        """r = Q(s, a) - gamma (1 - d) V(s'), V from the critic the loss bootstraps from (Q: the pessimistic one)."""
+        next_value = self.soft_value(transitions.next_obs, target=self.options.use_target)
+        discount = self.sac.discount * (1 - transitions.terminal)
+        return self.sac.critic.min(transitions.obs, transitions.action) - discount * next_value
+
     def gradient_penalty(self, batch: Transitions, is_expert: torch.Tensor) -> torch.Tensor:
         """One-centred penalty (|grad_x Q(x~)| - 1)^2 at random interpolates of expert and agent (s, a)."""
         expert = torch.cat([batch.obs[is_expert], batch.action[is_expert]], dim=1)

@@ -117,11 +117,12 @@ class LSIQ(ImplicitQAlgorithm):
             return F.huber_loss(prediction, target, reduction="none").mean(dim=-1)
         return ((prediction - target) ** 2).mean(dim=-1)
 
-    def fixed_rewards(self, batch: Transitions) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-row expert and mixture rewards: r_max and r_min, or their infinite sums on treated terminal rows."""
+    def fixed_rewards(self, batch: Transitions, is_expert: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-row expert and mixture rewards: r_max and r_min, or their infinite sums on treated terminal rows;
+        as in the reference, the mixture reward of expert rows stays r_min even on their terminal rows."""
         terminal = batch.terminal.bool() & bool(self.options.treat_absorbing_states)
         expert = torch.where(terminal, self.q_max, self.r_max)
-        mixture = torch.where(terminal, self.q_min, self.r_min)
+        mixture = torch.where(terminal & ~is_expert, self.q_min, self.r_min)
         return expert, mixture
 
     def critic_loss(self, batch: Transitions, is_expert: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -139,7 +140,7 @@ class LSIQ(ImplicitQAlgorithm):
         return loss, metrics
 
     def sqil_like_loss(self, batch, is_expert, q, target) -> tuple[torch.Tensor, dict]:
-        expert_reward, mixture_reward = self.fixed_rewards(batch)
+        expert_reward, mixture_reward = self.fixed_rewards(batch, is_expert)
         if self.options.expert_term == "fix":
             expert_term = self.regression(q[:, is_expert], torch.tensor(self.q_max, device=q.device))
         else:

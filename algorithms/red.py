@@ -28,7 +28,8 @@ class RED(Algorithm):
         self.target = regularised_mlp(size, network.hidden_size, network.depth, network.activation, 0.0, 0.0,
                                       False, output_size=size).to(device).requires_grad_(False)
         self.predictor = regularised_mlp(size, network.hidden_size, network.depth, network.activation,
-                                         network.input_dropout, network.dropout, False, output_size=size).to(device)
+                                         network.input_dropout, network.dropout, False,
+                                         output_size=size).to(device).eval()  # train mode only while fitted
         self.bandwidth = options.reward_bandwidth_scale
 
     def features(self, batch: Transitions) -> torch.Tensor:

@@ -10,8 +10,9 @@ from models.mlp import ACTIVATIONS, activation_gain
 
 def regularised_mlp(input_size: int, hidden_size: int, depth: int, activation: str, input_dropout: float,
                     dropout: float, spectral: bool, output_size: int = 1) -> nn.Sequential:
-    """MLP (to a scalar by default) with optional input dropout, dropout after each hidden layer and spectral
-    normalisation of every linear layer; orthogonal weights (activation gain, 1 on the output), zero biases."""
+    """MLP (to a scalar by default) with optional input dropout, dropout on each hidden layer (Linear -> Dropout ->
+    activation, the Pragmatic Look suite's order) and spectral normalisation of every linear layer; orthogonal
+    weights (activation gain, 1 on the output), zero biases."""
     layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout > 0 else []
     size = input_size
     for index in range(depth + 1):
@@ -21,9 +22,8 @@ def regularised_mlp(input_size: int, hidden_size: int, depth: int, activation: s
         nn.init.zeros_(linear.bias)
         layers.append(spectral_norm(linear) if spectral else linear)
         if not last:
+            layers += [nn.Dropout(dropout)] if dropout > 0 else []
             layers.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
         size = hidden_size
     return nn.Sequential(*layers)
 
@@ -39,7 +39,9 @@ class Discriminator(nn.Module):
         self.state_only, self.reward_shaping, self.discount = state_only, reward_shaping, discount
         reward_input = obs_size if state_only else obs_size + action_size
         if reward_shaping:
-            self.g = regularised_mlp(reward_input, hidden_size, 0, activation, input_dropout, 0.0, spectral)
+            linear = nn.Linear(reward_input, 1)  # PyTorch's default initialisation, as the reference's g
+            self.g = nn.Sequential(*([nn.Dropout(input_dropout)] if input_dropout > 0 else []),
+                                   spectral_norm(linear) if spectral else linear)
             self.h = regularised_mlp(obs_size, hidden_size, depth, activation, input_dropout, dropout, spectral)
         else:
             self.g = regularised_mlp(reward_input, hidden_size, depth, activation, input_dropout, dropout, spectral)

@@ -26,8 +26,8 @@ def rows(n: int, obs_size: int = 3, action_size: int = 2, seed: int = 0, termina
                        torch.zeros(n) if terminal is None else terminal, torch.zeros(n), torch.ones(n))
 
 
-def build(*overrides: str) -> AdversarialImitation:
-    cfg = make_config("algorithm=GAIL", *TINY, *overrides)
+def build(*overrides: str, algorithm: str = "GAIL") -> AdversarialImitation:
+    cfg = make_config(f"algorithm={algorithm}", *TINY, *overrides)
     sac = SoftActorCritic.from_config(cfg, 3, 2)
     layout = RowLayout(3, 2)
     return AdversarialImitation(cfg, sac, ExpertData(torch.zeros(4, layout.width), layout, None, False, {}))
@@ -129,6 +129,15 @@ def test_airl_shaping_identities():
     batch = rows(4, terminal=torch.tensor([0.0, 1.0, 0.0, 1.0]))
     logit = discriminator(batch.obs, batch.action, batch.next_obs, batch.terminal)
     assert logit.tolist() == pytest.approx([(0.9 - 1) * 2.0, 0.0, (0.9 - 1) * 2.0, 0.0])
+
+
+@pytest.mark.parametrize("algorithm", ["GAIL", "AIRL"])  # AIRL subtracts log pi from its logit
+@pytest.mark.parametrize("loss", ["BCE", "Mixup", "PUGAIL"])
+def test_every_loss_trains_every_discriminator_parameter_without_a_gradient_penalty(algorithm, loss):
+    method = build(f"algorithm.loss_function={loss}", "algorithm.grad_penalty=0", algorithm=algorithm)
+    before = [p.detach().clone() for p in method.discriminator.parameters()]
+    method.update_reward_model(rows(16, seed=1), rows(16, seed=2))
+    assert all(not torch.equal(old, new) for old, new in zip(before, method.discriminator.parameters()))
 
 
 def test_mixed_batch_has_exactly_half_expert_rows():

@@ -11,6 +11,7 @@ from conftest import TINY, make_config
 from data.expert import ExpertData
 from data.transitions import RowLayout, Transitions
 from training import loop
+from training.errors import UserError
 from training.loop import train
 
 
@@ -49,10 +50,13 @@ def test_every_lsiq_regression_target_lies_in_q_bounds(value):
     constant_critic(sac.target_critic, value)
     batch = rows(torch.randn(6, 2), torch.rand(6, 1), terminal=torch.tensor([0, 1, 0, 1, 0, 0.0]))
     y = method.bootstrap_target(batch)
-    expert_reward, mixture_reward = method.fixed_rewards(batch)
+    is_expert = torch.tensor([False] * 3 + [True] * 3)
+    expert_reward, mixture_reward = method.fixed_rewards(batch, is_expert)
     for target in (expert_reward + y, mixture_reward + y, torch.full_like(y, method.q_max)):
         assert ((target >= method.q_min - 1e-4) & (target <= method.q_max + 1e-4)).all()
-    assert torch.allclose(mixture_reward[batch.terminal.bool()], torch.tensor(method.q_min))
+    # treated terminal rows: Q_min for the agent's, but the expert's keep r_min in the mixture term (reference)
+    assert mixture_reward.tolist() == pytest.approx([-2, -200, -2, -2, -2, -2])
+    assert expert_reward.tolist() == pytest.approx([2, 200, 2, 200, 2, 2])
 
 
 def test_lsiq_toy_chain_reaches_its_fixed_points():
@@ -104,13 +108,15 @@ def test_iq_learn_regulariser_rows_all_or_expert():
     assert (loss_all - loss_expert).item() == pytest.approx(expected.item(), rel=1e-4)
 
 
-def test_iq_learn_terminal_rows_do_not_bootstrap():
-    method, sac = build("IQLearn", "reinforcement.initial_temperature=1e-12")
+def test_iq_learn_reward_bootstraps_from_the_target_critic_and_not_on_terminal_rows():
+    method, sac = build("IQLearn", "reinforcement.initial_temperature=1e-12", "algorithm.use_target=true")
     constant_critic(sac.critic, 2.0)
-    constant_critic(sac.target_critic, 2.0)
+    constant_critic(sac.target_critic, 5.0)
     batch = rows(torch.randn(2, 2), torch.rand(2, 1), terminal=torch.tensor([1.0, 0.0]))
     reward = method.learned_reward(batch)
-    assert reward.tolist() == pytest.approx([2.0, 2.0 * (1 - sac.discount)], rel=1e-4)
+    assert reward.tolist() == pytest.approx([2.0, 2.0 - 5.0 * sac.discount], rel=1e-4)
+    _, metrics = method.critic_loss(batch, torch.tensor([True, True]))
+    assert metrics["reward_expert"].item() == pytest.approx(reward.mean().item(), rel=1e-4)
 
 
 def test_iq_learn_critic_loss_gives_the_actor_no_gradient():
@@ -163,8 +169,18 @@ def test_smoke_runs_on_the_small_task(tmp_path, algorithm, extra):
     metrics = pd.read_csv(tmp_path / "metrics.csv")
     evaluations = metrics.dropna(subset=["eval_score"])
     assert evaluations["step"].tolist() == [150, 300] and "reward_correlation" in metrics
-    first_update = 1 if "imitation.offline=true" in extra else 100
-    assert metrics.dropna(subset=["actor_loss"])["step"].min() >= first_update + 50  # actor_start=50 updates
+    actor_rows = metrics.dropna(subset=["actor_loss"])["step"]
+    if "imitation.offline=true" in extra:  # offline, the actor learns from the first update
+        assert actor_rows.min() == metrics["step"].min()
+    else:
+        assert actor_rows.min() >= 100 + 50  # training.start, then actor_start=50 updates
+
+
+@pytest.mark.parametrize("algorithm", ["IQLearn", "LSIQ"])
+def test_dac_absorbing_states_are_refused(algorithm):
+    cfg = make_config(f"algorithm={algorithm}", "imitation.absorbing=true")
+    with pytest.raises(UserError, match=f"algorithm={algorithm} masks true terminations .* imitation.absorbing=false"):
+        algorithm_class(cfg.algorithm["class"]).check_config(cfg)
 
 
 def test_per_task_presets_follow_the_reference_value_terms():

@@ -10,7 +10,7 @@ import torch
 
 from algorithms import algorithm_class
 from algorithms.adril import relabelled_rewards
-from algorithms.gmmil import squared_mmd
+from algorithms.gmmil import kernel_mean, squared_mmd
 from algorithms.pwil import GreedyCoupling
 from algorithms.sac import SoftActorCritic
 from conftest import TINY, make_config
@@ -87,7 +87,21 @@ def test_gmmil_reward_is_zero_on_identical_batches_and_permutation_invariant():
     assert torch.allclose(method.relabel(agent, expert).reward, method.relabel(agent, permuted).reward, atol=1e-6)
 
 
+def test_gmmil_witness_is_the_same_computed_in_chunks():
+    x, y, weights, bandwidths = torch.randn(10, 3), torch.randn(7, 3), torch.rand(7), torch.tensor([1.0, 0.3])
+    assert torch.allclose(kernel_mean(x, y, weights, bandwidths, chunk=3), kernel_mean(x, y, weights, bandwidths))
+
+
 # RED ------------------------------------------------------------------------------------------------------
+
+def test_red_rewards_use_the_predictor_without_dropout_also_when_pretraining_was_skipped_by_a_resume():
+    obs, action = torch.randn(32, 4), torch.rand(32, 1)
+    method = build("RED", expert_data(obs, action), "algorithm.network.dropout=0.5",
+                   "algorithm.reward_bandwidth_scale=1.0")
+    method.load_state_dict(method.state_dict())
+    batch = batch_of(obs, action)
+    assert torch.equal(method.relabel(batch).reward, method.relabel(batch).reward)
+
 
 def test_red_reward_is_highest_on_the_expert_data_it_was_fitted_to():
     torch.manual_seed(0)
