@@ -65,6 +65,17 @@ def summarise(values: list[float | None]) -> str:
     return f"{np.mean(present):.2f} ± {np.std(present):.2f} (n={len(present)})"
 
 
+def code_versions(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int]) -> list[str]:
+    """The code versions recorded by the finished runs of the table."""
+    versions = set()
+    for algorithm in algorithms:
+        for seed in seeds:
+            result = run_directory(work_dir, algorithm, env, trajectories, seed) / "result.json"
+            if result.exists():
+                versions.add(json.loads(result.read_text()).get("code_version", "unknown"))
+    return sorted(versions)
+
+
 def table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int],
           report_at: list[int]) -> str:
     header = "| method | " + " | ".join(f"score @ {s:,} steps" for s in report_at) + " | " + \
@@ -117,7 +128,8 @@ def main() -> None:
             f"Normalised evaluation score (0 = random policy, 1 = the dataset's expert) and the Pearson correlation "
             f"of the learned reward with the true reward on the agent's evaluation transitions, mean ± std over "
             f"seeds {args.seeds}. Made on {datetime.now(timezone.utc):%Y-%m-%d} with\n\n    {command}\n\n"
-            f"{result}\n")
+            f"{result}\n\nCode version of the finished runs (git describe): "
+            f"{', '.join(code_versions(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds))}.\n")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ env.dataset.id under experts/, with the policy's actor weights (policy.pt) besid
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
@@ -33,6 +32,7 @@ from training.command_line import check_overrides  # noqa: E402
 from training.config import check_choice  # noqa: E402
 from training.errors import UserError, exit_on_user_error  # noqa: E402
 from training.loop import AGENT_NAME, BEST_AGENT_NAME, train  # noqa: E402
+from training.provenance import code_version  # noqa: E402
 
 POLICY_NAME = "policy.pt"  # the recorded expert's actor weights, shipped next to its dataset
 RANDOM_SEED = 10**6  # reset and action-sampling seed of the random-policy episodes
@@ -120,15 +120,6 @@ def trained_steps(agent_file: Path) -> int | None:
     if agent_file.name == BEST_AGENT_NAME:
         return max(progress.evaluations, key=lambda evaluation: evaluation["eval_return"])["step"]
     return progress.step
-
-
-def code_version() -> str:
-    """The git commit of this code (with -dirty when there are uncommitted changes), or 'unknown'."""
-    try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 if __name__ == "__main__":

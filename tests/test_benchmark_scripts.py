@@ -1,11 +1,13 @@
 """The learning-benchmark table is read correctly from run directories."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from scripts.benchmark_algorithms import run_directory, score_at, table
+from scripts.benchmark_algorithms import code_versions, run_directory, score_at, table
 
 
 def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_there():
@@ -24,6 +26,15 @@ def test_table_summarises_seeds_and_marks_missing_runs(tmp_path):
     text = table(tmp_path, ["LSIQ", "GAIL"], "hopper", 5, [1, 2, 3], [100])
     assert "| LSIQ | 0.60 ± 0.20 (n=2) | – |" in text
     assert "| GAIL | – | – |" in text
+
+
+def test_code_versions_of_the_finished_runs(tmp_path):
+    for seed, version in ((1, "abc123"), (2, "def456-dirty"), (3, "abc123")):
+        run = run_directory(tmp_path, "GAIL", "hopper", 5, seed)
+        run.mkdir(parents=True)
+        (run / "result.json").write_text(json.dumps({"code_version": version}))
+    run_directory(tmp_path, "GAIL", "hopper", 5, 4).mkdir(parents=True)  # still running: no result.json
+    assert code_versions(tmp_path, ["GAIL", "SQIL"], "hopper", 5, [1, 2, 3, 4]) == ["abc123", "def456-dirty"]
 
 
 def test_interquartile_mean_and_its_bootstrap_interval():

@@ -17,6 +17,7 @@ from algorithms import algorithm_class
 from training.config import check_config
 from training.errors import UserError
 from training.loop import train
+from training.provenance import code_version
 
 
 def run_command(*arguments: str, script: str = "train.py", timeout: float = 240) -> subprocess.CompletedProcess:
@@ -37,6 +38,7 @@ def test_sac_run_writes_every_output(tmp_path):
     assert metrics.dropna(subset=["critic_loss"])["step"].min() == 100
     result_json = json.loads((tmp_path / "result.json").read_text())
     assert result_json["score"] == pytest.approx(metrics["eval_score"].mean())
+    assert result_json["code_version"] == code_version()
 
 
 def test_bc_run_trains_from_the_shipped_dataset_and_evaluates_once(tmp_path):

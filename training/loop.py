@@ -29,6 +29,7 @@ from training.errors import UserError
 from training.evaluation import evaluate, normalised_score, reference_returns
 from training.logger import MetricsLog
 from training.plots import plot_run
+from training.provenance import code_version
 
 
 logger = logging.getLogger(__name__)
@@ -274,6 +275,7 @@ def finish(run: Run) -> float:
               "final_return": evaluations[-1]["eval_return"], "steps": run.progress.step,
               "algorithm": run.cfg.algorithm.name, "env": run.cfg.env.name, "seed": run.cfg.seed,
               "reference_returns": {"random": run.references[0], "expert": run.references[1]},
+              "code_version": code_version(),
               "evaluations": evaluations}
     (run.run_dir / "result.json").write_text(json.dumps(result, indent=2))
     logger.info(f"score {score:.3f} (mean normalised evaluation score), final return {result['final_return']:.1f}")
