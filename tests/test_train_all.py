@@ -30,7 +30,8 @@ def test_train_all_runs_every_task_and_aggregates(tmp_path, aggregate):
 @pytest.mark.parametrize("arguments, message", [
     (["algorithm=SAC", "tasks=[inverted_pendulum,hoper]"], "unknown env 'hoper'"),
     (["algorithm=SAC", TWO_TASKS, "aggregate=median"], "aggregate=median is unknown; use min or mean"),
-    (["algorithm=BC", TWO_TASKS], "hopper: expert dataset 'ilbench/hopper/expert-v0' not found"),
+    (["algorithm=BC", TWO_TASKS, "imitation.trajectories=30"],
+     "inverted_pendulum: imitation.trajectories=30 but Minari dataset"),
 ])
 def test_train_all_errors_are_one_line(tmp_path, arguments, message):
     result = run_command(*arguments, *SMALL, "bc_pretraining.iterations=10",
