@@ -102,7 +102,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=300000)
     parser.add_argument("--report-at", type=int, nargs="+", default=[100000, 300000])
-    parser.add_argument("--parallel", type=int, default=1, help="runs at a time (each gets cores / parallel threads)")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at a time")
+    parser.add_argument("--threads", type=int, help="torch threads per run (default: cores / parallel); lower it "
+                                                     "when other jobs share the machine")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where the runs live")
     parser.add_argument("--output", type=Path, help="markdown file for the table and how it was made")
     parser.add_argument("--table-only", action="store_true", help="only summarise the runs that exist")
@@ -110,7 +112,7 @@ def main() -> None:
     extra = [a for a in extra if a != "--"]
     jobs = [(a, s) for a in args.algorithms for s in args.seeds]
     if not args.table_only:
-        threads = max(1, (os.cpu_count() or 1) // args.parallel)
+        threads = args.threads or max(1, (os.cpu_count() or 1) // args.parallel)
         with ThreadPoolExecutor(args.parallel) as pool:
             statuses = list(pool.map(lambda job: launch(
                 run_directory(args.work_dir, job[0], args.env, args.trajectories, job[1]), job[0], args.env,
