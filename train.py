@@ -12,13 +12,13 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from training.command_line import check_overrides, expand_resume
-from training.errors import exit_on_user_error
+from training.errors import exit_on_user_error, in_sweep_job
 from training.loop import train
 
 
 @hydra.main(version_base=None, config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    with exit_on_user_error():
+    with exit_on_user_error(in_sweep=in_sweep_job()):
         return train(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 

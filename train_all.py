@@ -16,12 +16,12 @@ from omegaconf import DictConfig
 
 from training.all_tasks import train_all
 from training.command_line import check_overrides
-from training.errors import exit_on_user_error
+from training.errors import exit_on_user_error, in_sweep_job
 
 
 @hydra.main(version_base=None, config_path="conf", config_name="train_all")
 def main(cfg: DictConfig) -> float:
-    with exit_on_user_error():
+    with exit_on_user_error(in_sweep=in_sweep_job()):
         hydra_cfg = HydraConfig.get()
         return train_all(cfg, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
 

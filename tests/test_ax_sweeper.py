@@ -22,7 +22,7 @@ def sweep(sweep_dir, *arguments: str) -> subprocess.CompletedProcess:
 
 def trial_statuses(sweep_dir) -> list[str]:
     experiment = json.loads((sweep_dir / "ax_experiment.json").read_text())["experiment"]
-    return [trial["status"] for trial in experiment["trials"].values()]
+    return [trial["status"]["name"] for trial in experiment["trials"].values()]
 
 
 def test_sweep_finds_the_optimum_within_its_budget(tmp_path):
@@ -40,6 +40,19 @@ def test_crashing_and_nan_trials_are_marked_failed_and_the_sweep_goes_on(tmp_pat
     assert result.returncode == 0, result.stderr
     statuses = trial_statuses(tmp_path)
     assert len(statuses) == 16 and "FAILED" in str(statuses) and "COMPLETED" in str(statuses)
+
+
+def test_a_trial_stopped_by_a_user_error_is_marked_failed_and_the_sweep_goes_on(tmp_path):
+    result = sweep(tmp_path, "x=interval(0.81,0.89)", "hydra.sweeper.ax_config.max_trials=3",
+                   "hydra.sweeper.ax_config.early_stop.max_epochs_without_improvement=100")
+    assert result.returncode == 0, result.stderr
+    assert trial_statuses(tmp_path) == ["FAILED"] * 3
+    assert result.stderr.count("error: x=0.8") == 3
+
+
+def test_a_single_run_stopped_by_a_user_error_exits_with_one_line():
+    result = subprocess.run([sys.executable, str(APP), "x=0.85"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.strip() == "error: x=0.85 is refused; use x <= 0.8"
 
 
 def test_an_interrupted_sweep_resumes_from_its_saved_experiment(tmp_path):
