@@ -59,3 +59,14 @@ def test_train_py_seed_sweep_with_the_joblib_launcher(tmp_path):
                          "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
     assert [json.loads((tmp_path / j / "result.json").read_text())["seed"] for j in ("0", "1")] == [1, 2]
+
+
+def test_every_tasks_dataset_is_checked_before_any_task_runs(tmp_path):
+    from scripts.benchmark_speed import synthetic_hopper_dataset
+    dataset = synthetic_hopper_dataset(tmp_path / "hopper.hdf5", trajectories=2)
+    result = run_command("algorithm=BC", "tasks=[hopper,inverted_pendulum]", *SMALL, "bc_pretraining.iterations=10",
+                         "env.dataset.source=hdf5", f"env.dataset.path={dataset}", f"hydra.run.dir={tmp_path / 'run'}",
+                         script="train_all.py")
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: inverted_pendulum: ")
+    assert "observation/action sizes 11/3 but the env has 4/1" in result.stderr
+    assert not (tmp_path / "run" / "hopper").exists()  # hopper, whose dataset fits, never started

@@ -17,10 +17,11 @@ from hydra import compose
 from omegaconf import DictConfig
 
 from algorithms import algorithm_class
+from envs.make import make_env
 from training.command_line import check_group_option
 from training.config import check_config
 from training.errors import UserError
-from training.loop import train
+from training.loop import load_task_expert, train
 
 START_METHODS = ("auto", "forkserver", "spawn", "fork")
 
@@ -39,7 +40,8 @@ AGGREGATES = {"min": np.min, "mean": np.mean}
 
 
 def task_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]:
-    """The configuration of every task, composed from the job's overrides with env=<task>, checked up front."""
+    """The configuration of every task, composed from the job's overrides with env=<task>, checked up front
+    together with the task's expert data."""
     if cfg.aggregate not in AGGREGATES:
         raise UserError(f"aggregate={cfg.aggregate} is unknown; use min or mean")
     if not cfg.tasks:
@@ -52,6 +54,10 @@ def task_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]
         task_cfg = compose(config_name="config", overrides=[*shared, f"env={task}"])
         check_config(task_cfg)
         algorithm_class(task_cfg.algorithm["class"]).check_config(task_cfg)
+        try:
+            load_task_expert(task_cfg, make_env(task_cfg.env, task_cfg.imitation.absorbing), torch.device("cpu"))
+        except UserError as error:
+            raise UserError(f"{task}: {error}") from None
         configs[task] = task_cfg
     return configs
 

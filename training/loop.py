@@ -19,7 +19,7 @@ from tqdm import tqdm
 from algorithms import algorithm_class
 from algorithms.base import Algorithm
 from algorithms.sac import SoftActorCritic
-from data.expert import load_expert
+from data.expert import ExpertData, load_expert
 from data.memory import ReplayMemory
 from envs.absorbing import absorbing_state
 from envs.make import make_env
@@ -99,10 +99,7 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     env = make_env(cfg.env, absorbing)
     eval_envs = [make_env(cfg.env, absorbing) for _ in range(cfg.evaluation.episodes)]
     obs_size, action_size = env.observation_space.shape[0], env.action_space.shape[0]
-    expert = None
-    if method_class.needs_expert_data(cfg):
-        raw_obs = gym.spaces.Box(-np.inf, np.inf, (obs_size - int(absorbing),))
-        expert = load_expert(cfg.env, cfg.imitation, raw_obs, env.unwrapped.action_space, cfg.seed, device)
+    expert = load_task_expert(cfg, env, device)
     references = reference_returns(cfg.env, expert.metadata if expert else None) if cfg.evaluation.normalise \
         else (0.0, 1.0)  # identity normalisation: scores are raw returns
     sac = SoftActorCritic.from_config(cfg, obs_size, action_size).to(device)
@@ -121,6 +118,14 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"
                 + (f" (resumed at step {progress.step})" if checkpoint else ""))
     return Run(cfg, run_dir, method, sac, env, eval_envs, memory, references, log, progress)
+
+
+def load_task_expert(cfg: DictConfig, env: gym.Env, device: torch.device) -> ExpertData | None:
+    """The expert data of the run's method, checked against the task's env (None if the method needs none)."""
+    if not algorithm_class(cfg.algorithm["class"]).needs_expert_data(cfg):
+        return None
+    raw_obs = gym.spaces.Box(-np.inf, np.inf, (env.observation_space.shape[0] - int(cfg.imitation.absorbing),))
+    return load_expert(cfg.env, cfg.imitation, raw_obs, env.unwrapped.action_space, cfg.seed, device)
 
 
 def seed_everything(seed: int) -> None:
