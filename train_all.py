@@ -28,5 +28,6 @@ def main(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     with exit_on_user_error():
-        check_overrides(sys.argv[1:], config_name="train_all")
+        check_overrides(sys.argv[1:], config_name="train_all", groups=(
+            "algorithm", "env", "optimised_hyperparameters", "search_space", "sweep"))
     main()

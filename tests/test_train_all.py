@@ -61,6 +61,16 @@ def test_train_py_seed_sweep_with_the_joblib_launcher(tmp_path):
     assert [json.loads((tmp_path / j / "result.json").read_text())["seed"] for j in ("0", "1")] == [1, 2]
 
 
+def test_train_all_seed_sweep_with_the_basic_sweeper(tmp_path):
+    result = run_command("-m", "sweep=seeds", "algorithm=SAC", "tasks=[inverted_pendulum]", *SMALL, "seed=1,2",
+                         f"hydra.sweep.dir={tmp_path}", script="train_all.py")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.isdigit()) == ["0", "1"]
+    seeds = [json.loads((tmp_path / job / "inverted_pendulum" / "result.json").read_text())["seed"]
+             for job in ("0", "1")]
+    assert seeds == [1, 2] and not (tmp_path / "ax_experiment.json").exists()
+
+
 def test_every_tasks_dataset_is_checked_before_any_task_runs(tmp_path):
     from scripts.benchmark_speed import synthetic_hopper_dataset
     dataset = synthetic_hopper_dataset(tmp_path / "hopper.hdf5", trajectories=2)

@@ -46,7 +46,7 @@ def task_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]
         raise UserError(f"aggregate={cfg.aggregate} is unknown; use min or mean")
     if not cfg.tasks:
         raise UserError("tasks is empty; list the env configs to run, e.g. tasks=[hopper,walker2d]")
-    own_keys = ("tasks=", "aggregate=", "processes=", "start_method=", "env=")
+    own_keys = ("tasks=", "aggregate=", "processes=", "start_method=", "sweep=", "search_space=", "env=")
     shared = [o for o in overrides if not o.lstrip("+~").startswith(own_keys)]
     configs = {}
     for task in cfg.tasks:
