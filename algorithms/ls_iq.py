@@ -36,7 +36,8 @@ from training.errors import UserError
 FORMS = ("sqil_like", "iq_like")
 EXPERT_TERMS = ("fix", "bootstrap")
 POLICY_TERMS = {"sqil_like": ("value", "value_plcy", "q_old_policy"),
-                "iq_like": ("value", "value_expert", "value_plcy", "q_old_policy", "v0")}
+                "iq_like": ("value", "value_expert", "value_plcy", "q_old_policy", "value_q_old_policy", "v0",
+                            "off")}
 ENTROPY_CRITICS = ("none", "H", "HC")
 LOSSES = ("mse", "huber")
 ENTROPY_TRACKING_RATES = (1e-2, 1e-4)  # how fast the expert-entropy floor follows a larger / smaller batch max
@@ -76,7 +77,7 @@ class LSIQ(ImplicitQAlgorithm):
         if options.policy_term not in allowed:
             raise UserError(f"algorithm.policy_term={options.policy_term} is not available with "
                             f"algorithm.form={options.form}; use one of {', '.join(allowed)}")
-        if cfg.imitation.offline and options.policy_term in ("value_plcy", "q_old_policy"):
+        if cfg.imitation.offline and options.policy_term in ("value_plcy", "q_old_policy", "value_q_old_policy"):
             raise UserError(f"offline LS-IQ has no agent rows for algorithm.policy_term={options.policy_term}; "
                             f"use value (or v0 with algorithm.form=iq_like)")
         if options.regulariser_coefficient <= 0:
@@ -164,14 +165,7 @@ class LSIQ(ImplicitQAlgorithm):
             expert_term = self.regression(q[:, is_expert], torch.tensor(self.q_max, device=q.device))
         else:
             expert_term = -reward[:, is_expert].mean(dim=-1)
-        term = options.policy_term
-        if term == "q_old_policy":
-            value_term = reward[:, ~is_expert].mean(dim=-1)
-        elif term == "v0":
-            value_term = (1 - gamma) * self.soft_value(batch.obs, target=False)[is_expert].mean()
-        else:
-            rows = {"value": torch.ones_like(is_expert), "value_expert": is_expert, "value_plcy": ~is_expert}[term]
-            value_term = (self.soft_value(batch.obs, target=False) - target)[rows].mean()
+        value_term = self.iq_like_value_term(options.policy_term, batch, is_expert, reward, target)
         absorbing = batch.terminal * float(options.treat_absorbing_states)
         squared = ((1 - absorbing) + absorbing * (1 - gamma)) * reward ** 2
         rows = {"all": torch.ones_like(is_expert), "expert": is_expert, "agent": ~is_expert}[options.regulariser_rows]
@@ -179,6 +173,20 @@ class LSIQ(ImplicitQAlgorithm):
         loss = (expert_term + value_term + regulariser).mean()
         return loss, {"expert_term": expert_term.detach().mean(), "value_term": value_term.detach().mean(),
                       "regulariser": regulariser.detach().mean()}
+
+    def iq_like_value_term(self, term: str, batch, is_expert, reward, target) -> torch.Tensor:
+        """The second term of the iq_like loss (ALGORITHMS.md 14.4), per critic where it depends on Q."""
+        if term == "off":
+            return torch.zeros(1, device=reward.device)
+        if term == "q_old_policy":
+            return reward[:, ~is_expert].mean(dim=-1)
+        if term == "value_q_old_policy":
+            return (self.iq_like_value_term("value", batch, is_expert, reward, target)
+                    + self.iq_like_value_term("q_old_policy", batch, is_expert, reward, target))
+        if term == "v0":
+            return (1 - self.sac.discount) * self.soft_value(batch.obs, target=False)[is_expert].mean()
+        rows = {"value": torch.ones_like(is_expert), "value_expert": is_expert, "value_plcy": ~is_expert}[term]
+        return (self.soft_value(batch.obs, target=False) - target)[rows].mean()
 
     # -- entropy critic (H / HC) -------------------------------------------------------------------------------
 

@@ -176,6 +176,21 @@ def test_smoke_runs_on_the_small_task(tmp_path, algorithm, extra):
         assert actor_rows.min() >= 100 + 50  # training.start, then actor_start=50 updates
 
 
+def test_lsiq_iq_like_value_terms_combine_and_switch_off():
+    method, sac = build("LSIQ", "algorithm.form=iq_like")
+    sac.actor.sample = lambda obs: (torch.full((len(obs), 1), 0.3), torch.full((len(obs),), -1.0))
+    batch = rows(torch.randn(8, 2), torch.rand(8, 1))
+    is_expert = torch.tensor([False] * 4 + [True] * 4)
+    with torch.no_grad():
+        target = method.bootstrap_target(batch)
+        reward = sac.critic(batch.obs, batch.action) - target
+        terms = {term: method.iq_like_value_term(term, batch, is_expert, reward, target)
+                 for term in ("value", "q_old_policy", "value_q_old_policy", "off")}
+    assert torch.allclose(terms["q_old_policy"], reward[:, :4].mean(dim=-1))
+    assert torch.allclose(terms["value_q_old_policy"], terms["value"] + terms["q_old_policy"])
+    assert terms["off"].abs().sum() == 0
+
+
 @pytest.mark.parametrize("algorithm", ["IQLearn", "LSIQ"])
 def test_dac_absorbing_states_are_refused(algorithm):
     cfg = make_config(f"algorithm={algorithm}", "imitation.absorbing=true")
