@@ -8,7 +8,9 @@ is resumed from its checkpoint and a finished one is reused, so the command can 
 table is complete. Runs go one after another unless --parallel says otherwise. Extra `key=value` arguments
 after `--` go to every run. The table reports, per method and report step, the mean +- std over seeds of the
 evaluation score at the last evaluation at or before that step, the same for the reward correlation where the
-method has a reward model, and how many seeds have reached that step.
+method has a reward model, and how many seeds have reached that step. In the default work dir, results/runs/,
+git tracks only each run's metrics.csv, result.json and config.yaml: finished runs can be committed, and a table
+completed over several machines, while checkpoints stay local.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WORK_DIR = Path.home() / ".cache" / "ilbench" / "benchmarks"
+DEFAULT_WORK_DIR = REPO_ROOT / "results" / "runs"  # only metrics, results and configs are tracked there
 
 
 def run_directory(work_dir: Path, algorithm: str, env: str, trajectories: int, seed: int) -> Path:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -60,3 +61,13 @@ def test_print_plot_sweep_results_refuses_a_directory_without_jobs(tmp_path):
     from test_train_end_to_end import run_command
     result = run_command("--path", str(tmp_path), script="scripts/print_plot_sweep_results.py")
     assert result.returncode != 0 and "holds no job directories" in result.stderr
+
+
+@pytest.mark.parametrize("name, tracked", [("metrics.csv", True), ("result.json", True), ("config.yaml", True),
+                                           ("checkpoint.pt", False), ("agent.pt", False), ("returns.png", False),
+                                           ("tensorboard/events.out", False)])
+def test_benchmark_runs_folder_tracks_only_metrics_results_and_configs(name, tracked):
+    from scripts.benchmark_algorithms import DEFAULT_WORK_DIR
+    path = run_directory(DEFAULT_WORK_DIR, "GAIL", "hopper", 5, 1) / name
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--quiet", str(path)], cwd=DEFAULT_WORK_DIR)
+    assert ignored.returncode == (1 if tracked else 0)
