@@ -1,5 +1,5 @@
 """Adversarial imitation on the SAC learner (off-policy, DAC-style): GAIL, AIRL and FAIRL are presets of this one
-class, which differ in the reward taken from the discriminator D = sigmoid(f) (ALGORITHMS.md §4-§6):
+class, which differ in the reward taken from the discriminator D = sigmoid(f) (docs/ALGORITHMS.md §4-§6):
 
     GAIL   r = -log(1 - D)               (Ho & Ermon, 2016; off-policy: Kostrikov et al., 2018)
     AIRL   r = log D - log(1 - D) ~ f    (Fu et al., 2017), with reward shaping and log-policy subtraction

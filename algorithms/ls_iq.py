@@ -175,7 +175,7 @@ class LSIQ(ImplicitQAlgorithm):
                       "regulariser": regulariser.detach().mean()}
 
     def iq_like_value_term(self, term: str, batch, is_expert, reward, target) -> torch.Tensor:
-        """The second term of the iq_like loss (ALGORITHMS.md 14.4), per critic where it depends on Q."""
+        """The second term of the iq_like loss (docs/ALGORITHMS.md 14.4), per critic where it depends on Q."""
         if term == "off":
             return torch.zeros(1, device=reward.device)
         if term == "q_old_policy":

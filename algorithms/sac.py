@@ -3,7 +3,7 @@
 Twin (or N) critics evaluated as one batched network, a Polyak-averaged target, a tanh-Gaussian actor and a
 learned or fixed temperature. With absorbing states on (DAC), the next state's indicator masks the bootstrap
 action and its entropy, and rows whose current state is absorbing are left out of the actor and temperature
-losses (ALGORITHMS.md §2.3, §20.1).
+losses (docs/ALGORITHMS.md §2.3, §20.1).
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ configuration, and PNG plots next to the sweep.
     python scripts/print_plot_sweep_results.py --path outputs/GAIL_all_sweep/<date-time>
 
 Works for Ax sweeps and for plain multiruns of train.py or train_all.py. When the only parameter that varies
-is the seed, it reports the interquartile mean over seeds with a 95% stratified-bootstrap confidence interval
-(as rliable does) and plots the learning curves' IQM with that interval.
+is the seed, it reports the interquartile mean over seeds with a 95% percentile-bootstrap confidence interval
+(resampling the seeds) and plots the learning curves' IQM with that interval.
 """
 from __future__ import annotations
 

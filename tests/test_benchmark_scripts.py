@@ -65,7 +65,8 @@ def test_print_plot_sweep_results_refuses_a_directory_without_jobs(tmp_path):
 
 @pytest.mark.parametrize("name, tracked", [("metrics.csv", True), ("result.json", True), ("config.yaml", True),
                                            ("checkpoint.pt", False), ("agent.pt", False), ("returns.png", False),
-                                           ("tensorboard/events.out", False)])
+                                           ("tensorboard/events.out", False),
+                                           (".hydra/config.yaml", False)])
 def test_benchmark_runs_folder_tracks_only_metrics_results_and_configs(name, tracked):
     from scripts.benchmark_algorithms import DEFAULT_WORK_DIR
     path = run_directory(DEFAULT_WORK_DIR, "GAIL", "hopper", 5, 1) / name

@@ -1,4 +1,4 @@
-"""IQ-Learn and LS-IQ math on hand-made batches (ALGORITHMS.md §13.8, §14.8), offline mode and smoke runs."""
+"""IQ-Learn and LS-IQ math on hand-made batches (docs/ALGORITHMS.md §13.8, §14.8), offline mode and smoke runs."""
 from __future__ import annotations
 
 import pandas as pd

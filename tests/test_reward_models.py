@@ -1,4 +1,4 @@
-"""DRIL, PWIL, RED, GMMIL, AdRIL and SQIL on hand-made inputs (ALGORITHMS.md §7-§12), and smoke runs."""
+"""DRIL, PWIL, RED, GMMIL, AdRIL and SQIL on hand-made inputs (docs/ALGORITHMS.md §7-§12), and smoke runs."""
 from __future__ import annotations
 
 import math

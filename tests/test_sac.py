@@ -1,4 +1,4 @@
-"""The SAC learner's math on hand-made batches (ALGORITHMS.md §2)."""
+"""The SAC learner's math on hand-made batches (docs/ALGORITHMS.md §2)."""
 from __future__ import annotations
 
 import math
