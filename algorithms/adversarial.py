@@ -108,12 +108,17 @@ class AdversarialImitation(Algorithm):
     # -- discriminator -----------------------------------------------------------------------------------------
 
     def logit(self, batch: Transitions) -> torch.Tensor:
-        """f(s, a, s', d), minus log pi(a|s) of the current policy (no gradient) when subtract_log_policy."""
+        """f(s, a, s', d), minus log pi(a|s) of the current policy (no gradient) when subtract_log_policy.
+
+        The absorbing state's only action is 0, taken with probability 1 (log pi = 0, as in SAC's value there):
+        the actor is never trained at that state, and its density there would otherwise become a reward paid
+        forever on termination. Interpolated (Mixup) rows weight log pi by their non-absorbing share.
+        """
         logit = self.discriminator(batch.obs, batch.action, batch.next_obs, batch.terminal)
         if self.options.subtract_log_policy:
             with torch.no_grad():
                 log_policy = self.sac.actor.log_prob(batch.obs, batch.action.clamp(-ACTION_CLIP, ACTION_CLIP))
-            logit = logit - log_policy
+            logit = logit - (1 - self.sac.absorbing_flag(batch.obs)) * log_policy
         return logit
 
     def update_reward_model(self, agent: Transitions, expert: Transitions) -> dict[str, torch.Tensor]:

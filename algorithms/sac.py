@@ -110,8 +110,10 @@ class SoftActorCritic(nn.Module):
         normaliser = mask.sum().clamp_min(1e-8)
         alpha = self.alpha
         value = (actor_value or self.critic.min)(batch.obs, action)
-        actor_loss = (mask * (alpha.detach() * log_prob - value)).sum() / normaliser
-        temperature_loss = -(mask * alpha * (log_prob.detach() + self.target_entropy)).sum() / normaliser
+        # `where`, not a product, so that a non-finite value on a masked row cannot reach the sums
+        actor_loss = torch.where(mask > 0, mask * (alpha.detach() * log_prob - value), 0).sum() / normaliser
+        temperature_loss = -torch.where(mask > 0, mask * alpha * (log_prob.detach() + self.target_entropy),
+                                        0).sum() / normaliser
         return actor_loss, temperature_loss, log_prob.detach()
 
     def update(self, batch: Transitions, critic_loss: CriticLoss | None = None, update_actor: bool = True,

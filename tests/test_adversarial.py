@@ -131,6 +131,19 @@ def test_airl_shaping_identities():
     assert logit.tolist() == pytest.approx([(0.9 - 1) * 2.0, 0.0, (0.9 - 1) * 2.0, 0.0])
 
 
+def test_airl_subtracts_log_policy_except_at_the_absorbing_state():
+    method = build("imitation.absorbing=true", "algorithm.grad_penalty=0", algorithm="AIRL")
+    batch = rows(4)
+    batch = batch.replace(obs=torch.cat([batch.obs[:, :2], torch.tensor([[0.0], [1.0], [0.0], [1.0]])], dim=1))
+    batch = batch.replace(action=torch.where(batch.obs[:, -1:] == 1, 0.0, batch.action))
+    with torch.no_grad():
+        f = method.discriminator(batch.obs, batch.action, batch.next_obs, batch.terminal)
+        log_policy = method.sac.actor.log_prob(batch.obs, batch.action)
+        logit = method.logit(batch)
+    assert torch.allclose(logit[[0, 2]], (f - log_policy)[[0, 2]]) and torch.equal(logit[[1, 3]], f[[1, 3]])
+    assert not torch.allclose(log_policy[[1, 3]], torch.zeros(2))  # so the test can tell the two apart
+
+
 @pytest.mark.parametrize("algorithm", ["GAIL", "AIRL"])  # AIRL subtracts log pi from its logit
 @pytest.mark.parametrize("loss", ["BCE", "Mixup", "PUGAIL"])
 def test_every_loss_trains_every_discriminator_parameter_without_a_gradient_penalty(algorithm, loss):

@@ -112,3 +112,11 @@ def test_actor_loss_ignores_absorbing_states():
     torch.manual_seed(0)
     mixed, _, _ = sac.actor_and_temperature_losses(batch(torch.cat([real, absorbing])))
     assert torch.allclose(alone, mixed)
+
+
+def test_a_non_finite_value_on_an_absorbing_row_does_not_reach_the_actor_loss():
+    sac = SoftActorCritic(3, 1, hidden_size=8, absorbing=True)
+    obs = torch.tensor([[0.3, -0.2, 0.0], [0.0, 0.0, 1.0]])
+    nan_at_absorbing = lambda states, action: torch.where(states[:, -1] == 1, math.nan, 1.0)  # noqa: E731
+    actor_loss, temperature_loss, _ = sac.actor_and_temperature_losses(batch(obs), nan_at_absorbing)
+    assert math.isfinite(actor_loss.item()) and math.isfinite(temperature_loss.item())
