@@ -41,6 +41,15 @@ def test_sac_run_writes_every_output(tmp_path):
     assert result_json["code_version"] == code_version()
 
 
+def test_code_version_is_taken_when_a_run_starts_and_again_when_other_code_resumes_it(monkeypatch):
+    from training import loop
+    progress = loop.Progress()
+    for version in ("abc", "abc", "def-dirty"):
+        monkeypatch.setattr(loop, "code_version", lambda: version)
+        loop.record_code_version(progress)
+    assert progress.code_version == "abc + def-dirty"
+
+
 def test_bc_run_trains_from_the_shipped_dataset_and_evaluates_once(tmp_path):
     result = run_command("algorithm=BC", *TINY, "bc_pretraining.iterations=200", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr

@@ -49,6 +49,7 @@ class Progress:
     episodes: int = 0
     evaluations: list[dict] = field(default_factory=list)
     recent_returns: list[float] = field(default_factory=list)  # training episodes since the last log row
+    code_version: str = ""  # the code that ran it: "a + b" when it was resumed with other code
 
 
 @dataclass
@@ -112,6 +113,7 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     if cfg.resume and checkpoint is None:
         raise UserError(f"resume={cfg.resume} holds no checkpoint.pt; give the directory of a run that saved one")
     progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
+    record_code_version(progress)
     log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None)
     if not checkpoint:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -272,6 +274,13 @@ def restore(checkpoint: dict, sac: SoftActorCritic, method: Algorithm, memory: R
     return checkpoint["progress"]
 
 
+def record_code_version(progress: Progress) -> None:
+    """Note the version of the code that starts (or resumes) the run, at the start: the code may change later."""
+    version = code_version()
+    if version not in progress.code_version.split(" + "):
+        progress.code_version = f"{progress.code_version} + {version}" if progress.code_version else version
+
+
 def finish(run: Run) -> float:
     """Write result.json; the score is the mean over evaluations of the mean normalised return."""
     evaluations = run.progress.evaluations
@@ -280,7 +289,7 @@ def finish(run: Run) -> float:
               "final_return": evaluations[-1]["eval_return"], "steps": run.progress.step,
               "algorithm": run.cfg.algorithm.name, "env": run.cfg.env.name, "seed": run.cfg.seed,
               "reference_returns": {"random": run.references[0], "expert": run.references[1]},
-              "code_version": code_version(),
+              "code_version": run.progress.code_version,
               "evaluations": evaluations}
     (run.run_dir / "result.json").write_text(json.dumps(result, indent=2))
     logger.info(f"score {score:.3f} (mean normalised evaluation score), final return {result['final_return']:.1f}")
