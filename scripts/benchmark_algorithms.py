@@ -78,6 +78,12 @@ def code_versions(work_dir: Path, algorithms: list[str], env: str, trajectories:
     return sorted(versions)
 
 
+def versions_sentence(versions: list[str]) -> str:
+    if not versions:
+        return "No run of this table has finished yet; a run records its code version in result.json when it does."
+    return f"Code version of the finished runs (git describe): {', '.join(versions)}."
+
+
 def table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int],
           report_at: list[int]) -> str:
     header = "| method | " + " | ".join(f"score @ {s:,} steps" for s in report_at) + " | " + \
@@ -132,8 +138,8 @@ def main() -> None:
             f"Normalised evaluation score (0 = random policy, 1 = the dataset's expert) and the Pearson correlation "
             f"of the learned reward with the true reward on the agent's evaluation transitions, mean ± std over "
             f"seeds {args.seeds}. Made on {datetime.now(timezone.utc):%Y-%m-%d} with\n\n    {command}\n\n"
-            f"{result}\n\nCode version of the finished runs (git describe): "
-            f"{', '.join(code_versions(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds))}.\n")
+            f"{result}\n\n"
+            f"{versions_sentence(code_versions(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds))}\n")
 
 
 if __name__ == "__main__":

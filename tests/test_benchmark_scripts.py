@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scripts.benchmark_algorithms import code_versions, run_directory, score_at, table
+from scripts.benchmark_algorithms import code_versions, run_directory, score_at, table, versions_sentence
 
 
 def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_there():
@@ -36,6 +36,8 @@ def test_code_versions_of_the_finished_runs(tmp_path):
         (run / "result.json").write_text(json.dumps({"code_version": version}))
     run_directory(tmp_path, "GAIL", "hopper", 5, 4).mkdir(parents=True)  # still running: no result.json
     assert code_versions(tmp_path, ["GAIL", "SQIL"], "hopper", 5, [1, 2, 3, 4]) == ["abc123", "def456-dirty"]
+    assert versions_sentence(["abc123", "def456-dirty"]).endswith("(git describe): abc123, def456-dirty.")
+    assert versions_sentence([]).startswith("No run of this table has finished yet")
 
 
 def test_interquartile_mean_and_its_bootstrap_interval():
