@@ -7,8 +7,9 @@ Each (method, seed) is one `train.py` run in <work-dir>/<ALG>_<ENV>_<N>traj/seed
 is resumed from its checkpoint and a finished one is reused, so the command can simply be repeated until the
 table is complete. Runs go one after another unless --parallel says otherwise. Extra `key=value` arguments
 after `--` go to every run. The table reports, per method and report step, the mean +- std over seeds of the
-evaluation score at the last evaluation at or before that step, the same for the reward correlation where the
-method has a reward model, and how many seeds have reached that step. In the default work dir, results/runs/,
+evaluation score at the last evaluation at or before that step, the same for the learned reward's correlations
+with the true one (per transition and per episode return) where the method has a reward model, and how many
+seeds have reached that step. In the default work dir, results/runs/,
 git tracks only each run's metrics.csv, result.json and config.yaml: finished runs can be committed, and a table
 completed over several machines, while checkpoints stay local.
 """
@@ -28,6 +29,7 @@ import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK_DIR = REPO_ROOT / "results" / "runs"  # only metrics, results and configs are tracked there
+COLUMNS = {"eval_score": "score", "reward_correlation": "reward corr.", "return_correlation": "return corr."}
 
 
 def run_directory(work_dir: Path, algorithm: str, env: str, trajectories: int, seed: int) -> Path:
@@ -86,16 +88,15 @@ def versions_sentence(versions: list[str]) -> str:
 
 def table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int],
           report_at: list[int]) -> str:
-    header = "| method | " + " | ".join(f"score @ {s:,} steps" for s in report_at) + " | " + \
-             " | ".join(f"reward corr. @ {s:,} steps" for s in report_at) + " |"
-    lines = [header, "|" + "---|" * (1 + 2 * len(report_at))]
+    header = "| method | " + " | ".join(f"{name} @ {s:,} steps" for name in COLUMNS.values() for s in report_at) + " |"
+    lines = [header, "|" + "---|" * (1 + len(COLUMNS) * len(report_at))]
     for algorithm in algorithms:
         frames = []
         for seed in seeds:
             path = run_directory(work_dir, algorithm, env, trajectories, seed) / "metrics.csv"
             frames.append(pd.read_csv(path) if path.exists() else None)
         cells = []
-        for column in ("eval_score", "reward_correlation"):
+        for column in COLUMNS:
             for step in report_at:
                 cells.append(summarise([score_at(f, column, step) if f is not None else None for f in frames]))
         lines.append(f"| {algorithm} | " + " | ".join(cells) + " |")
@@ -136,8 +137,8 @@ def main() -> None:
         args.output.write_text(
             f"# {', '.join(args.algorithms)} on {args.env}, {args.trajectories} expert trajectories\n\n"
             f"Normalised evaluation score (0 = random policy, 1 = the dataset's expert) and the Pearson correlation "
-            f"of the learned reward with the true reward on the agent's evaluation transitions, mean ± std over "
-            f"seeds {args.seeds}. Made on {datetime.now(timezone.utc):%Y-%m-%d} with\n\n    {command}\n\n"
+            f"of the learned reward with the true reward on the agent's evaluation episodes, per transition (reward "
+            f"corr.) and per episode return (return corr.), mean ± std over seeds {args.seeds}. Made on {datetime.now(timezone.utc):%Y-%m-%d} with\n\n    {command}\n\n"
             f"{result}\n\n"
             f"{versions_sentence(code_versions(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds))}\n")
 

@@ -25,8 +25,9 @@ def test_table_summarises_seeds_and_marks_missing_runs(tmp_path):
         run.mkdir(parents=True)
         pd.DataFrame({"step": [100], "eval_score": [score]}).to_csv(run / "metrics.csv", index=False)
     text = table(tmp_path, ["LSIQ", "GAIL"], "hopper", 5, [1, 2, 3], [100])
-    assert "| LSIQ | 0.60 ± 0.20 (n=2) | – |" in text
-    assert "| GAIL | – | – |" in text
+    assert "| method | score @ 100 steps | reward corr. @ 100 steps | return corr. @ 100 steps |" in text
+    assert "| LSIQ | 0.60 ± 0.20 (n=2) | – | – |" in text
+    assert "| GAIL | – | – | – |" in text
 
 
 def test_code_versions_of_the_finished_runs(tmp_path):

@@ -8,15 +8,18 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from conftest import REPO_ROOT, TINY, make_config
 from algorithms import algorithm_class
+from data.transitions import Transitions
 from training.config import check_config
 from training.errors import UserError
-from training.loop import train
+from training.evaluation import Episodes
+from training.loop import reward_correlations, train
 from training.provenance import code_version
 
 
@@ -64,6 +67,21 @@ def test_same_seed_same_metrics(tmp_path):
               for name in ("a", "b")]
     assert scores[0] == scores[1]
     assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
+
+
+def test_reward_correlations_per_transition_and_per_episode_return():
+    """Three episodes whose learned reward falls where the true one rises, step by step, but whose learned
+    returns still grow with the true returns, because both grow with episode length."""
+    true_reward = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 1.0])
+    episode = torch.tensor([0, 0, 1, 1, 1, 2])
+    transitions = Transitions(*(torch.zeros(6, 1),) * 2, true_reward, *(torch.zeros(6),) * 4)
+    returns = np.array([3.0, 12.0, 1.0])
+    learned = 10 - true_reward
+    correlations = reward_correlations(learned, Episodes(returns, transitions, episode))
+    assert correlations["reward_correlation"] == pytest.approx(-1.0)
+    learned_returns = [17.0, 18.0, 9.0]
+    assert correlations["return_correlation"] == pytest.approx(np.corrcoef(learned_returns, returns)[0, 1])
+    assert correlations["return_correlation"] > 0.5
 
 
 def test_resume_after_kill_loses_and_duplicates_no_row(tmp_path):

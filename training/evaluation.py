@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -15,9 +16,15 @@ from training.errors import UserError
 Policy = Callable[[np.ndarray], np.ndarray]
 
 
-def evaluate(policy: Policy, envs: list[gym.Env], seed: int) -> tuple[np.ndarray, Transitions]:
-    """Undiscounted return of one episode per env, stepping all envs in lockstep with batched actions, and
-    every transition of those episodes (with the true reward).
+class Episodes(NamedTuple):
+    returns: np.ndarray  # (episodes,) undiscounted true returns
+    transitions: Transitions  # every transition of those episodes, with the true reward
+    episode: torch.Tensor  # (rows,) the episode each transition belongs to
+
+
+def evaluate(policy: Policy, envs: list[gym.Env], seed: int) -> Episodes:
+    """One episode per env, stepping all envs in lockstep with batched actions: the undiscounted returns and
+    every transition of those episodes.
 
     Each env is reset with seed + its index, so every evaluation of a run starts from the same states.
     """
@@ -25,7 +32,7 @@ def evaluate(policy: Policy, envs: list[gym.Env], seed: int) -> tuple[np.ndarray
     returns = np.zeros(len(envs))
     running = np.ones(len(envs), dtype=bool)
     layout = RowLayout(obs.shape[1], envs[0].action_space.shape[0])
-    rows = []
+    rows, episode = [], []
     while running.any():
         active = np.flatnonzero(running)
         actions = policy(obs[active])
@@ -33,10 +40,12 @@ def evaluate(policy: Policy, envs: list[gym.Env], seed: int) -> tuple[np.ndarray
             next_obs, reward, terminated, truncated, _ = envs[i].step(action)
             rows.append(np.concatenate([obs[i], action, [reward], next_obs, [terminated],
                                         [truncated and not terminated], [1.0], [0.0]]))
+            episode.append(i)
             returns[i] += reward
             obs[i] = next_obs
             running[i] = not (terminated or truncated)
-    return returns, layout.split(torch.as_tensor(np.array(rows), dtype=torch.float32))
+    return Episodes(returns, layout.split(torch.as_tensor(np.array(rows), dtype=torch.float32)),
+                    torch.as_tensor(episode))
 
 
 def normalised_score(episode_return, random_return: float, expert_return: float):

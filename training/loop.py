@@ -26,7 +26,7 @@ from envs.make import make_env
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.config import check_config, resolve_device
 from training.errors import UserError
-from training.evaluation import evaluate, normalised_score, reference_returns
+from training.evaluation import Episodes, evaluate, normalised_score, reference_returns
 from training.logger import MetricsLog
 from training.plots import plot_run
 from training.provenance import code_version
@@ -227,21 +227,30 @@ def write_row(run: Run, step: int, metrics: dict, check_finite: bool = True) -> 
 
 def record_evaluation(run: Run) -> None:
     """Evaluate, and for methods with a reward model correlate its reward with the true one on the
-    evaluation episodes' transitions (the agent's own)."""
-    returns, transitions = evaluate(lambda obs: run.sac.act(obs, deterministic=True), run.eval_envs,
-                                    seed=run.cfg.seed + 10**6)
+    evaluation episodes (the agent's own): per transition, and per episode return as IQ-Learn's authors do."""
+    episodes = evaluate(lambda obs: run.sac.act(obs, deterministic=True), run.eval_envs, seed=run.cfg.seed + 10**6)
+    returns = episodes.returns
     scores = normalised_score(returns, *run.references)
     result = {"step": run.progress.step, "eval_return": float(returns.mean()),
               "eval_return_std": float(returns.std()), "eval_score": float(scores.mean())}
     with torch.no_grad():
-        learned = run.method.learned_reward(transitions.to(next(run.sac.parameters()).device))
+        learned = run.method.learned_reward(episodes.transitions.to(next(run.sac.parameters()).device))
     if learned is not None:
-        result["reward_correlation"] = pearson_correlation(learned.cpu(), transitions.reward)
+        result |= reward_correlations(learned.cpu(), episodes)
     if all(result["eval_return"] > earlier["eval_return"] for earlier in run.progress.evaluations):
         torch.save(run.sac.state_dict(), run.run_dir / BEST_AGENT_NAME)
     run.progress.evaluations.append(result)
     write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"}, check_finite=False)
     plot_run(run.run_dir, f"{run.cfg.algorithm.name} on {run.cfg.env.name} (seed {run.cfg.seed})")
+
+
+def reward_correlations(learned: torch.Tensor, episodes: Episodes) -> dict[str, float]:
+    """Pearson's r of a learned reward with the true one, over transitions (`reward_correlation`) and over
+    the episodes' returns (`return_correlation`, the number IQ-Learn's authors report)."""
+    learned_returns = torch.zeros(len(episodes.returns), dtype=torch.float64).index_add_(
+        0, episodes.episode, learned.double())
+    return {"reward_correlation": pearson_correlation(learned, episodes.transitions.reward),
+            "return_correlation": pearson_correlation(learned_returns, torch.as_tensor(episodes.returns))}
 
 
 def pearson_correlation(x: torch.Tensor, y: torch.Tensor) -> float:
