@@ -1,7 +1,7 @@
 """Learning benchmark: normalised scores of methods at given step counts, over seeds, as a markdown table.
 
     python scripts/benchmark_algorithms.py --algorithms LSIQ IQLearn --env hopper --trajectories 5 \\
-        --seeds 1 2 3 --steps 300000 --report-at 100000 300000 --output results/implicit_q_hopper.md
+        --seeds 1 2 3 --steps 300000 --report-at 100000 300000 --output results/lsiq_iqlearn_hopper.md
 
 Each (method, seed) is one `train.py` run in <work-dir>/<ALG>_<ENV>_<N>traj/seed_<S>; a run that was cut off
 is resumed from its checkpoint and a finished one is reused, so the command can simply be repeated until the
@@ -103,6 +103,32 @@ def table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, se
     return "\n".join(lines)
 
 
+def runs_table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int],
+               report_at: list[int], steps: int) -> str:
+    """One row per run that exists: how far it got, its score at the report steps, its last evaluation, and the
+    mean score over its evaluations from half the planned steps on (steadier than any single evaluation)."""
+    plateau_from = steps // 2
+    header = ("| method | seed | steps run | " + " | ".join(f"score @ {s:,}" for s in report_at)
+              + f" | last evaluation | mean score from {plateau_from:,} (evaluations) |")
+    lines = [header, "|" + "---|" * (5 + len(report_at))]
+    for algorithm in algorithms:
+        for seed in seeds:
+            run_dir = run_directory(work_dir, algorithm, env, trajectories, seed)
+            if not (run_dir / "metrics.csv").exists():
+                continue
+            metrics = pd.read_csv(run_dir / "metrics.csv")
+            evaluations = metrics.dropna(subset=["eval_score"])
+            steps_run = f"{int(metrics['step'].max()):,}" + ("" if (run_dir / "result.json").exists() else " (unfinished)")
+            scores = [score_at(metrics, "eval_score", step) for step in report_at]
+            last = (f"{evaluations['eval_score'].iloc[-1]:.2f} at {int(evaluations['step'].iloc[-1]):,}"
+                    if not evaluations.empty else "–")
+            plateau = evaluations[evaluations["step"] >= plateau_from]["eval_score"]
+            mean = f"{plateau.mean():.2f} ({len(plateau)})" if len(plateau) else "–"
+            cells = [algorithm, str(seed), steps_run, *("–" if v is None else f"{v:.2f}" for v in scores), last, mean]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algorithms", nargs="+", required=True)
@@ -129,7 +155,10 @@ def main() -> None:
         for (algorithm, seed), status in zip(jobs, statuses):
             if status != 0:
                 print(f"{algorithm} seed {seed} exited with status {status}; see its log in {args.work_dir}")
-    result = table(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.report_at)
+    result = (table(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.report_at)
+              + "\n\nEach run:\n\n"
+              + runs_table(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.report_at,
+                           args.steps))
     print(result)
     if args.output:
         command = "python scripts/benchmark_algorithms.py " + " ".join(sys.argv[1:])

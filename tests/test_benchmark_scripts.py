@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scripts.benchmark_algorithms import code_versions, run_directory, score_at, table, versions_sentence
+from scripts.benchmark_algorithms import (code_versions, run_directory, runs_table, score_at, table,
+                                          versions_sentence)
 
 
 def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_there():
@@ -28,6 +29,21 @@ def test_table_summarises_seeds_and_marks_missing_runs(tmp_path):
     assert "| method | score @ 100 steps | reward corr. @ 100 steps | return corr. @ 100 steps |" in text
     assert "| LSIQ | 0.60 ± 0.20 (n=2) | – | – |" in text
     assert "| GAIL | – | – | – |" in text
+
+
+def test_runs_table_says_how_far_each_run_got(tmp_path):
+    finished = run_directory(tmp_path, "GAIL", "hopper", 5, 1)
+    finished.mkdir(parents=True)
+    pd.DataFrame({"step": [100, 150, 200, 300, 400], "eval_score": [0.2, None, 0.5, 0.7, 0.9]}).to_csv(
+        finished / "metrics.csv", index=False)
+    (finished / "result.json").write_text("{}")
+    cut = run_directory(tmp_path, "GAIL", "hopper", 5, 2)
+    cut.mkdir(parents=True)
+    pd.DataFrame({"step": [100, 130], "eval_score": [0.1, None]}).to_csv(cut / "metrics.csv", index=False)
+    text = runs_table(tmp_path, ["GAIL", "SQIL"], "hopper", 5, [1, 2, 3], [100, 400], steps=400)
+    assert "| GAIL | 1 | 400 | 0.20 | 0.90 | 0.90 at 400 | 0.70 (3) |" in text
+    assert "| GAIL | 2 | 130 (unfinished) | 0.10 | – | 0.10 at 100 | – |" in text
+    assert "SQIL" not in text and len(text.splitlines()) == 4
 
 
 def test_code_versions_of_the_finished_runs(tmp_path):
