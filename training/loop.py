@@ -99,15 +99,10 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     absorbing = cfg.imitation.absorbing
     env = make_env(cfg.env, absorbing)
     eval_envs = [make_env(cfg.env, absorbing) for _ in range(cfg.evaluation.episodes)]
-    obs_size, action_size = env.observation_space.shape[0], env.action_space.shape[0]
-    expert = load_task_expert(cfg, env, device)
+    sac, method, memory = build_learner(cfg, env, device)
+    expert = method.expert
     references = reference_returns(cfg.env, expert.metadata if expert else None) if cfg.evaluation.normalise \
         else (0.0, 1.0)  # identity normalisation: scores are raw returns
-    sac = SoftActorCritic.from_config(cfg, obs_size, action_size).to(device)
-    method = method_class(cfg, sac, expert)
-    memory = None
-    if method_class.interacts_with_env and not cfg.imitation.offline:
-        memory = ReplayMemory(min(cfg.memory.size, cfg.steps + cfg.steps // 2), obs_size, action_size, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = load_checkpoint(run_dir) if cfg.resume else None
     if cfg.resume and checkpoint is None:
@@ -120,6 +115,21 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"
                 + (f" (resumed at step {progress.step})" if checkpoint else ""))
     return Run(cfg, run_dir, method, sac, env, eval_envs, memory, references, log, progress)
+
+
+def build_learner(cfg: DictConfig, env: gym.Env, device: torch.device
+                  ) -> tuple[SoftActorCritic, Algorithm, ReplayMemory | None]:
+    """The untrained SAC learner, method (with its expert data) and replay memory of a run on env: the parts
+    a checkpoint restores."""
+    obs_size, action_size = env.observation_space.shape[0], env.action_space.shape[0]
+    expert = load_task_expert(cfg, env, device)
+    sac = SoftActorCritic.from_config(cfg, obs_size, action_size).to(device)
+    method_class = algorithm_class(cfg.algorithm["class"])
+    method = method_class(cfg, sac, expert)
+    memory = None
+    if method_class.interacts_with_env and not cfg.imitation.offline:
+        memory = ReplayMemory(min(cfg.memory.size, cfg.steps + cfg.steps // 2), obs_size, action_size, device)
+    return sac, method, memory
 
 
 def load_task_expert(cfg: DictConfig, env: gym.Env, device: torch.device) -> ExpertData | None:

@@ -1,0 +1,107 @@
+"""How a run's learned reward ranks the expert's transitions against the agent's own:
+
+    python scripts/inspect_reward.py RUN_DIR [--rows 4096] [--recent 10000] [--seed 0] [--output FILE]
+
+Loads the run's last checkpoint (read only: nothing in RUN_DIR changes) and evaluates the method's reward
+(`learned_reward`, the one the reward correlation uses) on up to --rows expert transitions, on as many
+drawn uniformly from the replay memory (the data of every policy so far) and on the last --recent stored
+transitions (the current policy's). Prints a markdown table of quantiles per group and the probability that
+an expert transition outranks an agent one (the area under the ROC curve: 0.5 means no preference; a reward
+that pays the agent for being itself gives less). Works for every method with a reward model (GAIL, AIRL,
+FAIRL, DRIL, RED, GMMIL, IQLearn, LSIQ) and every run directory that holds a checkpoint.pt.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import torch  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from data.transitions import Transitions  # noqa: E402
+from envs.make import make_env  # noqa: E402
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
+from training.errors import UserError, exit_on_user_error  # noqa: E402
+from training.loop import build_learner, restore, seed_everything  # noqa: E402
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def load_trained(run_dir: Path):
+    """The config, method and replay memory of run_dir's last checkpoint, and the step it was saved at."""
+    config_path = run_dir / "config.yaml"
+    if not config_path.exists() or not (run_dir / CHECKPOINT_NAME).exists():
+        raise UserError(f"{run_dir} holds no config.yaml and {CHECKPOINT_NAME}; give the directory of a run "
+                        f"that saved a checkpoint")
+    cfg = OmegaConf.load(config_path)
+    sac, method, memory = build_learner(cfg, make_env(cfg.env, cfg.imitation.absorbing), torch.device("cpu"))
+    progress = restore(load_checkpoint(run_dir), sac, method, memory)
+    if memory is None or len(memory) == 0:
+        raise UserError(f"{run_dir} has no agent transitions (an offline run, or one saved before its first "
+                        f"step); the comparison needs a run that collected data")
+    return cfg, method, memory, progress.step
+
+
+def reward_groups(method, memory, rows: int, recent: int) -> dict[str, torch.Tensor]:
+    """The learned reward on expert rows, uniformly replayed agent rows and the most recent agent rows."""
+    expert = method.expert.all()
+    expert_rows = torch.randperm(len(expert))[:rows]
+    recent = min(recent, len(memory))
+    latest_rows = (memory.position - 1 - torch.randperm(recent)[:rows]) % memory.capacity
+    groups = {"expert": expert.map(lambda column: column[expert_rows]),
+              "agent, replayed": memory.sample(min(rows, len(memory))),
+              f"agent, last {recent} steps": memory.layout.split(memory.rows[latest_rows])}
+    with torch.no_grad():
+        rewards = {name: method.learned_reward(batch) for name, batch in groups.items()}
+    if any(reward is None for reward in rewards.values()):
+        raise UserError("this run's method has no learned reward to inspect (SQIL, AdRIL, BC and SAC have none)")
+    return {name: reward.flatten() for name, reward in rewards.items()}
+
+
+def expert_outranks(expert: torch.Tensor, agent: torch.Tensor) -> float:
+    """P(r_expert > r_agent) over all pairs, ties counted half (the Mann-Whitney AUC)."""
+    difference = expert[:, None] - agent[None, :]
+    return ((difference > 0).double().mean() + 0.5 * (difference == 0).double().mean()).item()
+
+
+def report(title: str, rewards: dict[str, torch.Tensor]) -> str:
+    header = "| rows | n | " + " | ".join(f"{q:.0%}" for q in QUANTILES) + " | mean | P(expert > these) |"
+    lines = [title, "", header, "|" + "---|" * (header.count("|") - 1)]
+    for name, reward in rewards.items():
+        quantiles = torch.quantile(reward.double(), torch.tensor(QUANTILES, dtype=torch.float64))
+        outranks = "–" if name == "expert" else f"{expert_outranks(rewards['expert'], reward):.2f}"
+        lines.append(f"| {name} | {len(reward)} | " + " | ".join(f"{q:.3g}" for q in quantiles.tolist())
+                     + f" | {reward.double().mean().item():.3g} | {outranks} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--rows", type=int, default=4096, help="transitions per group (at most)")
+    parser.add_argument("--recent", type=int, default=10000, help="how many of the latest agent steps form "
+                                                                  "the current policy's group")
+    parser.add_argument("--seed", type=int, default=0, help="for the choice of expert and replayed rows")
+    parser.add_argument("--output", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+    with exit_on_user_error():
+        if args.rows < 2 or args.recent < 2:
+            raise UserError(f"--rows {args.rows} and --recent {args.recent} must both be at least 2")
+        cfg, method, memory, step = load_trained(args.run_dir)
+        seed_everything(args.seed)
+        rewards = reward_groups(method, memory, args.rows, args.recent)
+    command = (f"python scripts/inspect_reward.py {args.run_dir} --rows {args.rows} --recent {args.recent} "
+               f"--seed {args.seed}")
+    text = report(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: learned reward at the checkpoint "
+                  f"of step {step} (`{command}`)", rewards)
+    print(text)
+    if args.output:
+        args.output.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""scripts/inspect_reward.py: the learned reward of a saved run on expert and agent rows, read only."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO_ROOT, TINY, make_config
+from scripts.inspect_reward import expert_outranks
+from training.loop import train
+
+
+def inspect(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "scripts/inspect_reward.py", *arguments], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env=os.environ | {"PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"})
+
+
+def digests(directory) -> dict[str, str]:
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in directory.rglob("*")
+            if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def gail_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("gail")
+    train(make_config(*TINY, "algorithm=GAIL"), run_dir)
+    return run_dir
+
+
+def test_expert_outranks_counts_pairs_and_half_of_the_ties():
+    # pairs (2,1) (2,2) (3,1) (3,2): 1 + 0.5 + 1 + 1 of 4
+    assert expert_outranks(torch.tensor([2.0, 3.0]), torch.tensor([1.0, 2.0])) == pytest.approx(0.875)
+    assert expert_outranks(torch.tensor([0.0]), torch.tensor([1.0, 2.0])) == 0.0
+
+
+def test_reports_every_group_and_leaves_the_run_untouched(gail_run, tmp_path):
+    before = digests(gail_run)
+    result = inspect(str(gail_run), "--rows", "64", "--recent", "100", "--output", str(tmp_path / "table.md"))
+    assert result.returncode == 0, result.stderr
+    assert "GAIL on inverted_pendulum, seed 1: learned reward at the checkpoint of step 300" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| rows", "| expert", "| agent, replayed",
+                                                     "| agent, last 100 steps"]
+    assert [row.split(" | ")[1] for row in rows[1:]] == ["64", "64", "64"]
+    assert all(0.0 <= float(row.split(" | ")[-1].rstrip(" |")) <= 1.0 for row in rows[2:])
+    assert (tmp_path / "table.md").read_text() in result.stdout
+    assert digests(gail_run) == before
+
+
+@pytest.mark.parametrize("case, message", [
+    ("empty", "holds no config.yaml and checkpoint.pt"),
+    ("sqil", "has no learned reward to inspect"),
+    ("rows", "must both be at least 2"),
+])
+def test_refuses_what_it_cannot_inspect_in_one_line(case, message, gail_run, tmp_path):
+    arguments = {"empty": [str(tmp_path)], "rows": [str(gail_run), "--rows", "1"]}.get(case)
+    if case == "sqil":
+        train(make_config(*TINY, "algorithm=SQIL", "steps=150"), tmp_path)
+        arguments = [str(tmp_path)]
+    result = inspect(*arguments)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
