@@ -20,9 +20,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 import torch  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
-from data.transitions import Transitions  # noqa: E402
+from algorithms.base import Algorithm  # noqa: E402
+from data.memory import ReplayMemory  # noqa: E402
 from envs.make import make_env  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
 from training.errors import UserError, exit_on_user_error  # noqa: E402
@@ -31,7 +32,7 @@ from training.loop import build_learner, restore, seed_everything  # noqa: E402
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def load_trained(run_dir: Path):
+def load_trained(run_dir: Path) -> tuple[DictConfig, Algorithm, ReplayMemory, int]:
     """The config, method and replay memory of run_dir's last checkpoint, and the step it was saved at."""
     config_path = run_dir / "config.yaml"
     if not config_path.exists() or not (run_dir / CHECKPOINT_NAME).exists():
@@ -46,7 +47,7 @@ def load_trained(run_dir: Path):
     return cfg, method, memory, progress.step
 
 
-def reward_groups(method, memory, rows: int, recent: int) -> dict[str, torch.Tensor]:
+def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: int) -> dict[str, torch.Tensor]:
     """The learned reward on expert rows, uniformly replayed agent rows and the most recent agent rows."""
     expert = method.expert.all()
     expert_rows = torch.randperm(len(expert))[:rows]
