@@ -5,10 +5,11 @@
 Loads the run's last checkpoint (read only: nothing in RUN_DIR changes) and evaluates the method's reward
 (`learned_reward`, the one the reward correlation uses) on up to --rows expert transitions, on as many
 drawn uniformly from the replay memory (the data of every policy so far) and on the last --recent stored
-transitions (the current policy's). Prints a markdown table of quantiles per group and the probability that
-an expert transition outranks an agent one (the area under the ROC curve: 0.5 means no preference; a reward
-that pays the agent for being itself gives less). Works for every method with a reward model (GAIL, AIRL,
-FAIRL, DRIL, RED, GMMIL, IQLearn, LSIQ) and every run directory that holds a checkpoint.pt.
+transitions (the current policy's); with absorbing states also on the agent's latest steps into the absorbing
+state and on its self-loop rows, which price ending an episode. Prints a markdown table of quantiles per group
+and the probability that an expert transition outranks an agent one (the area under the ROC curve: 0.5 means
+no preference; a reward that pays the agent for being itself gives less). Works for every method with a reward
+model (GAIL, AIRL, FAIRL, DRIL, RED, GMMIL, IQLearn, LSIQ) and every run directory that holds a checkpoint.pt.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from algorithms.base import Algorithm  # noqa: E402
 from data.memory import ReplayMemory  # noqa: E402
+from data.transitions import Transitions  # noqa: E402
 from envs.make import make_env  # noqa: E402
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
 from training.errors import UserError, exit_on_user_error  # noqa: E402
@@ -47,8 +49,22 @@ def load_trained(run_dir: Path) -> tuple[DictConfig, Algorithm, ReplayMemory, in
     return cfg, method, memory, progress.step
 
 
-def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: int) -> dict[str, torch.Tensor]:
-    """The learned reward on expert rows, uniformly replayed agent rows and the most recent agent rows."""
+def absorbing_groups(memory: ReplayMemory, rows: int) -> dict[str, Transitions]:
+    """The agent's latest terminations: steps into the absorbing state and its self-loop rows, where there are
+    any. Together they price ending an episode, a self-loop reward r being worth r / (1 - gamma)."""
+    stored = memory.layout.split(memory.rows[:len(memory)])
+    in_absorbing = stored.obs[:, -1] == 1
+    groups = {"agent, step into absorbing": ~in_absorbing & (stored.next_obs[:, -1] == 1),
+              "agent, absorbing self-loop": in_absorbing}
+    latest = {name: torch.nonzero(selected).flatten() for name, selected in groups.items() if selected.any()}
+    latest = {name: index[stored.step[index].argsort()][-rows:] for name, index in latest.items()}
+    return {name: stored.map(lambda column: column[index]) for name, index in latest.items()}
+
+
+def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: int,
+                  absorbing: bool) -> dict[str, torch.Tensor]:
+    """The learned reward on expert rows, uniformly replayed agent rows, the most recent agent rows and, with
+    absorbing states, the agent's terminations."""
     expert = method.expert.all()
     expert_rows = torch.randperm(len(expert))[:rows]
     recent = min(recent, len(memory))
@@ -56,6 +72,8 @@ def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: in
     groups = {"expert": expert.map(lambda column: column[expert_rows]),
               "agent, replayed": memory.sample(min(rows, len(memory))),
               f"agent, last {recent} steps": memory.layout.split(memory.rows[latest_rows])}
+    if absorbing:
+        groups.update(absorbing_groups(memory, rows))
     with torch.no_grad():
         rewards = {name: method.learned_reward(batch) for name, batch in groups.items()}
     if any(reward is None for reward in rewards.values()):
@@ -94,7 +112,7 @@ def main() -> None:
             raise UserError(f"--rows {args.rows} and --recent {args.recent} must both be at least 2")
         cfg, method, memory, step = load_trained(args.run_dir)
         seed_everything(args.seed)
-        rewards = reward_groups(method, memory, args.rows, args.recent)
+        rewards = reward_groups(method, memory, args.rows, args.recent, cfg.imitation.absorbing)
     command = (f"python scripts/inspect_reward.py {args.run_dir} --rows {args.rows} --recent {args.recent} "
                f"--seed {args.seed}")
     text = report(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: learned reward at the checkpoint "

@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from conftest import REPO_ROOT, TINY, make_config
-from scripts.inspect_reward import expert_outranks
+from data.memory import ReplayMemory
+from scripts.inspect_reward import absorbing_groups, expert_outranks
 from training.loop import train
 
 
@@ -45,11 +47,24 @@ def test_reports_every_group_and_leaves_the_run_untouched(gail_run, tmp_path):
     assert "GAIL on inverted_pendulum, seed 1: learned reward at the checkpoint of step 300" in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert [row.split(" | ")[0] for row in rows] == ["| rows", "| expert", "| agent, replayed",
-                                                     "| agent, last 100 steps"]
-    assert [row.split(" | ")[1] for row in rows[1:]] == ["64", "64", "64"]
+                                                     "| agent, last 100 steps", "| agent, step into absorbing",
+                                                     "| agent, absorbing self-loop"]
+    assert [row.split(" | ")[1] for row in rows[1:4]] == ["64", "64", "64"]
     assert all(0.0 <= float(row.split(" | ")[-1].rstrip(" |")) <= 1.0 for row in rows[2:])
     assert (tmp_path / "table.md").read_text() in result.stdout
     assert digests(gail_run) == before
+
+
+def test_absorbing_groups_take_the_latest_terminations():
+    memory = ReplayMemory(10, 2, 1, torch.device("cpu"))
+    real, absorbing = np.array([0.5, 0.0]), np.array([0.0, 1.0])
+    for step, (obs, next_obs) in enumerate([(real, real), (real, absorbing), (absorbing, absorbing),
+                                            (real, absorbing), (absorbing, absorbing), (real, real)], start=1):
+        memory.append(obs, np.zeros(1), 0.0, next_obs, False, False, step)
+    groups = absorbing_groups(memory, rows=1)
+    assert groups["agent, step into absorbing"].step.tolist() == [4.0]
+    assert groups["agent, absorbing self-loop"].step.tolist() == [5.0]
+    assert absorbing_groups(ReplayMemory(4, 2, 1, torch.device("cpu")), rows=1) == {}
 
 
 @pytest.mark.parametrize("case, message", [
