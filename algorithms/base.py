@@ -46,6 +46,7 @@ class Algorithm:
     interacts_with_env = True
     supports_offline = False
     expert_mixing: tuple[str, ...] = ()  # which imitation.mix_expert_data modes besides none the method supports
+    reward_depends_on_batch = False  # True where a transition's reward is relative to the rows scored with it
 
     def __init__(self, cfg: DictConfig, sac: "SoftActorCritic", expert: ExpertData | None):
         self.cfg, self.sac, self.expert = cfg, sac, expert

@@ -47,6 +47,7 @@ def squared_mmd(x: torch.Tensor, y: torch.Tensor, x_weight: torch.Tensor, y_weig
 
 class GMMIL(Algorithm):
     expert_mixing = ("mixed_batch", "prefill_memory")
+    reward_depends_on_batch = True  # the witness subtracts the batch's own kernel mean
 
     def __init__(self, cfg: DictConfig, sac, expert):
         super().__init__(cfg, sac, expert)

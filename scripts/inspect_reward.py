@@ -9,7 +9,8 @@ transitions (the current policy's); with absorbing states also on the agent's la
 state and on its self-loop rows, which price ending an episode. Prints a markdown table of quantiles per group
 and the probability that an expert transition outranks an agent one (the area under the ROC curve: 0.5 means
 no preference; a reward that pays the agent for being itself gives less). Works for every method with a reward
-model (GAIL, AIRL, FAIRL, DRIL, RED, GMMIL, IQLearn, LSIQ) and every run directory that holds a checkpoint.pt.
+model of single transitions (GAIL, AIRL, FAIRL, DRIL, RED, IQLearn, LSIQ; not GMMIL, whose MMD witness is relative
+to the batch it scores) and every run directory that holds a checkpoint.pt.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import torch  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
+from algorithms import algorithm_class  # noqa: E402
 from algorithms.base import Algorithm  # noqa: E402
 from data.memory import ReplayMemory  # noqa: E402
 from data.transitions import Transitions  # noqa: E402
@@ -41,6 +43,9 @@ def load_trained(run_dir: Path) -> tuple[DictConfig, Algorithm, ReplayMemory, in
         raise UserError(f"{run_dir} holds no config.yaml and {CHECKPOINT_NAME}; give the directory of a run "
                         f"that saved a checkpoint")
     cfg = OmegaConf.load(config_path)
+    if algorithm_class(cfg.algorithm["class"]).reward_depends_on_batch:
+        raise UserError(f"{cfg.algorithm.name}'s reward of a transition depends on the other rows scored with it, "
+                        f"so groups of rows cannot be compared; this script inspects rewards of single transitions")
     sac, method, memory = build_learner(cfg, make_env(cfg.env, cfg.imitation.absorbing), torch.device("cpu"))
     progress = restore(load_checkpoint(run_dir), sac, method, memory)
     if memory is None or len(memory) == 0:

@@ -71,11 +71,12 @@ def test_absorbing_groups_take_the_latest_terminations():
     ("empty", "holds no config.yaml and checkpoint.pt"),
     ("sqil", "has no learned reward to inspect"),
     ("rows", "must both be at least 2"),
+    ("gmmil", "depends on the other rows scored with it"),
 ])
 def test_refuses_what_it_cannot_inspect_in_one_line(case, message, gail_run, tmp_path):
     arguments = {"empty": [str(tmp_path)], "rows": [str(gail_run), "--rows", "1"]}.get(case)
-    if case == "sqil":
-        train(make_config(*TINY, "algorithm=SQIL", "steps=150"), tmp_path)
+    if case in ("sqil", "gmmil"):
+        train(make_config(*TINY, f"algorithm={case.upper()}", "steps=150"), tmp_path)
         arguments = [str(tmp_path)]
     result = inspect(*arguments)
     assert result.returncode == 2
