@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,20 +55,21 @@ def load_trained(run_dir: Path) -> tuple[DictConfig, Algorithm, ReplayMemory, in
     return cfg, method, memory, progress.step
 
 
-def absorbing_groups(memory: ReplayMemory, rows: int) -> dict[str, Transitions]:
+def absorbing_groups(memory: ReplayMemory, rows: int,
+                     absorbing_flag: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, Transitions]:
     """The agent's latest terminations: steps into the absorbing state and its self-loop rows, where there are
-    any. Together they price ending an episode, a self-loop reward r being worth r / (1 - gamma)."""
+    any (none without absorbing states). Together they price ending an episode, a self-loop reward r being worth
+    r / (1 - gamma). `absorbing_flag` is the learner's (SoftActorCritic.absorbing_flag)."""
     stored = memory.layout.split(memory.rows[:len(memory)])
-    in_absorbing = stored.obs[:, -1] == 1
-    groups = {"agent, step into absorbing": ~in_absorbing & (stored.next_obs[:, -1] == 1),
+    in_absorbing = absorbing_flag(stored.obs).bool()
+    groups = {"agent, step into absorbing": ~in_absorbing & absorbing_flag(stored.next_obs).bool(),
               "agent, absorbing self-loop": in_absorbing}
     latest = {name: torch.nonzero(selected).flatten() for name, selected in groups.items() if selected.any()}
     latest = {name: index[stored.step[index].argsort()][-rows:] for name, index in latest.items()}
     return {name: stored.map(lambda column: column[index]) for name, index in latest.items()}
 
 
-def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: int,
-                  absorbing: bool) -> dict[str, torch.Tensor]:
+def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: int) -> dict[str, torch.Tensor]:
     """The learned reward on expert rows, uniformly replayed agent rows, the most recent agent rows and, with
     absorbing states, the agent's terminations."""
     expert = method.expert.all()
@@ -76,9 +78,8 @@ def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: in
     latest_rows = (memory.position - 1 - torch.randperm(recent)[:rows]) % memory.capacity
     groups = {"expert": expert.map(lambda column: column[expert_rows]),
               "agent, replayed": memory.sample(min(rows, len(memory))),
-              f"agent, last {recent} steps": memory.layout.split(memory.rows[latest_rows])}
-    if absorbing:
-        groups.update(absorbing_groups(memory, rows))
+              f"agent, last {recent} steps": memory.layout.split(memory.rows[latest_rows]),
+              **absorbing_groups(memory, rows, method.sac.absorbing_flag)}
     with torch.no_grad():
         rewards = {name: method.learned_reward(batch) for name, batch in groups.items()}
     if any(reward is None for reward in rewards.values()):
@@ -117,7 +118,7 @@ def main() -> None:
             raise UserError(f"--rows {args.rows} and --recent {args.recent} must both be at least 2")
         cfg, method, memory, step = load_trained(args.run_dir)
         seed_everything(args.seed)
-        rewards = reward_groups(method, memory, args.rows, args.recent, cfg.imitation.absorbing)
+        rewards = reward_groups(method, memory, args.rows, args.recent)
     command = (f"python scripts/inspect_reward.py {args.run_dir} --rows {args.rows} --recent {args.recent} "
                f"--seed {args.seed}")
     text = report(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: learned reward at the checkpoint "

@@ -61,10 +61,15 @@ def test_absorbing_groups_take_the_latest_terminations():
     for step, (obs, next_obs) in enumerate([(real, real), (real, absorbing), (absorbing, absorbing),
                                             (real, absorbing), (absorbing, absorbing), (real, real)], start=1):
         memory.append(obs, np.zeros(1), 0.0, next_obs, False, False, step)
-    groups = absorbing_groups(memory, rows=1)
+
+    def indicator(obs: torch.Tensor) -> torch.Tensor:  # SoftActorCritic.absorbing_flag with absorbing states on
+        return obs[:, -1]
+
+    groups = absorbing_groups(memory, 1, indicator)
     assert groups["agent, step into absorbing"].step.tolist() == [4.0]
     assert groups["agent, absorbing self-loop"].step.tolist() == [5.0]
-    assert absorbing_groups(ReplayMemory(4, 2, 1, torch.device("cpu")), rows=1) == {}
+    assert absorbing_groups(ReplayMemory(4, 2, 1, torch.device("cpu")), 1, indicator) == {}
+    assert absorbing_groups(memory, 1, lambda obs: torch.zeros_like(obs[:, 0])) == {}  # absorbing states off
 
 
 @pytest.mark.parametrize("case, message", [
