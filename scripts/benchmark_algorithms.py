@@ -36,10 +36,22 @@ def run_directory(work_dir: Path, algorithm: str, env: str, trajectories: int, s
     return work_dir / f"{algorithm}_{env}_{trajectories}traj" / f"seed_{seed}"
 
 
+def is_finished(run_dir: Path, steps: int) -> bool:
+    result = run_dir / "result.json"
+    return result.exists() and json.loads(result.read_text())["steps"] >= steps
+
+
+def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:
+    """Runs that left metrics but neither a checkpoint to resume nor a finished result: they cannot be continued,
+    and starting them again would overwrite their metrics."""
+    return [run_dir for run_dir in run_dirs if (run_dir / "metrics.csv").exists()
+            and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps)]
+
+
 def launch(run_dir: Path, algorithm: str, env: str, trajectories: int, seed: int, steps: int,
            extra: list[str], threads: int) -> int:
     """Run (or resume, or skip if finished) one training run; returns its exit status."""
-    if (run_dir / "result.json").exists() and json.loads((run_dir / "result.json").read_text())["steps"] >= steps:
+    if is_finished(run_dir, steps):
         return 0
     if (run_dir / "checkpoint.pt").exists():
         arguments = [f"resume={run_dir}", f"steps={steps}"]
@@ -147,6 +159,11 @@ def main() -> None:
     extra = [a for a in extra if a != "--"]
     jobs = [(a, s) for a in args.algorithms for s in args.seeds]
     if not args.table_only:
+        stuck = unresumable_runs([run_directory(args.work_dir, a, args.env, args.trajectories, s) for a, s in jobs],
+                                 args.steps)
+        if stuck:
+            sys.exit(f"error: {', '.join(map(str, stuck))} left metrics but no checkpoint to resume; delete "
+                     f"{'that directory' if len(stuck) == 1 else 'those directories'} to run again from scratch")
         threads = args.threads or max(1, (os.cpu_count() or 1) // args.parallel)
         with ThreadPoolExecutor(args.parallel) as pool:
             statuses = list(pool.map(lambda job: launch(

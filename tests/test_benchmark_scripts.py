@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REPO_ROOT
 from scripts.benchmark_algorithms import (code_versions, run_directory, runs_table, score_at, table,
-                                          versions_sentence)
+                                          unresumable_runs, versions_sentence)
 
 
 def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_there():
@@ -55,6 +57,32 @@ def test_code_versions_of_the_finished_runs(tmp_path):
     assert code_versions(tmp_path, ["GAIL", "SQIL"], "hopper", 5, [1, 2, 3, 4]) == ["abc123", "def456-dirty"]
     assert versions_sentence(["abc123", "def456-dirty"]).endswith("(git describe): abc123, def456-dirty.")
     assert versions_sentence([]).startswith("No run of this table has finished yet")
+
+
+def test_benchmark_refuses_a_run_that_left_metrics_but_no_checkpoint_before_launching_any(tmp_path):
+    stuck = run_directory(tmp_path, "GAIL", "hopper", 5, 2)
+    stuck.mkdir(parents=True)
+    (stuck / "metrics.csv").write_text("step,eval_score\n100,0.5\n")
+    result = subprocess.run([sys.executable, "scripts/benchmark_algorithms.py", "--algorithms", "GAIL", "--seeds",
+                             "1", "2", "--steps", "300", "--work-dir", str(tmp_path)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"error: {stuck} left metrics but no checkpoint to resume; delete that "
+                                     f"directory to run again from scratch")
+    assert not run_directory(tmp_path, "GAIL", "hopper", 5, 1).exists()  # no run was started
+    assert (stuck / "metrics.csv").read_text() == "step,eval_score\n100,0.5\n"
+
+
+def test_unresumable_runs_are_those_with_metrics_and_neither_checkpoint_nor_finished_result(tmp_path):
+    runs = {name: tmp_path / name for name in ("fresh", "cut", "stuck", "finished", "short")}
+    for name, run in runs.items():
+        run.mkdir()
+        if name != "fresh":
+            (run / "metrics.csv").write_text("step\n1\n")
+    (runs["cut"] / "checkpoint.pt").write_bytes(b"")
+    (runs["finished"] / "result.json").write_text(json.dumps({"steps": 300}))
+    (runs["short"] / "result.json").write_text(json.dumps({"steps": 100}))
+    assert unresumable_runs(list(runs.values()), steps=300) == [runs["stuck"], runs["short"]]
 
 
 def test_interquartile_mean_and_its_bootstrap_interval():

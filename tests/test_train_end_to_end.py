@@ -105,6 +105,15 @@ def test_resume_after_kill_loses_and_duplicates_no_row(tmp_path):
     assert metrics.dropna(subset=["eval_score"])["step"].tolist() == [1000, 2000, 3000]
 
 
+def test_a_fresh_run_refuses_a_directory_that_holds_another_runs_metrics(tmp_path):
+    (tmp_path / "metrics.csv").write_text("step,eval_score\n100,0.5\n")
+    with pytest.raises(UserError, match=f"^run directory {tmp_path} already holds a run's metrics.csv; continue "
+                                        f"that run with resume={tmp_path}"):
+        train(make_config("algorithm=SAC", *TINY), tmp_path)
+    assert (tmp_path / "metrics.csv").read_text() == "step,eval_score\n100,0.5\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["metrics.csv"]
+
+
 def test_make_expert_data_end_to_end(tmp_path):
     result = run_command("env=inverted_pendulum", "steps=300", "training.start=100", "model.hidden_size=32",
                          "evaluation.interval=150", "evaluation.episodes=1", "logging.progress_bar=false",

@@ -27,7 +27,7 @@ from training.checkpoint import load_checkpoint, save_checkpoint
 from training.config import check_config, resolve_device
 from training.errors import UserError
 from training.evaluation import Episodes, evaluate, normalised_score, reference_returns
-from training.logger import MetricsLog
+from training.logger import METRICS_NAME, MetricsLog
 from training.plots import plot_run
 from training.provenance import code_version
 
@@ -94,6 +94,9 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     check_config(cfg)
     method_class = algorithm_class(cfg.algorithm["class"])
     method_class.check_config(cfg)
+    if not cfg.resume and (run_dir / METRICS_NAME).exists():  # a fresh run would overwrite them
+        raise UserError(f"run directory {run_dir} already holds a run's {METRICS_NAME}; continue that run with "
+                        f"resume={run_dir} (if it saved a checkpoint), or choose an empty directory")
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     absorbing = cfg.imitation.absorbing
