@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from algorithms.sac import SoftActorCritic
 
 MIX_MODES = ("none", "mixed_batch", "prefill_memory")
-LogFn = Callable[[int, dict[str, torch.Tensor]], None]
+LogFn = Callable[[int, dict[str, torch.Tensor | float]], None]  # (environment step, metrics) -> one metrics row
 
 
 class Algorithm:
@@ -159,7 +159,11 @@ def fit_to_expert_data(parameters, batch_loss: Callable[[Transitions], torch.Ten
                        iterations: int, learning_rate: float, weight_decay: float, batch_size: int,
                        logging: DictConfig, log: LogFn, name: str) -> None:
     """`iterations` AdamW steps on `batch_loss` of shuffled expert batches (endless epochs), logging `name`
-    every logging.interval iterations, with a progress bar if logging.progress_bar."""
+    every logging.interval iterations, with a progress bar if logging.progress_bar.
+
+    Pre-training comes before the first environment step, so its rows are logged at steps iteration - iterations
+    (up to 0), with the iteration itself in `pretraining_iteration`: steps stay in order, and a resumed run,
+    which drops the rows logged after its checkpoint's step, keeps them."""
     optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
     batches = shuffled_batches(expert, batch_size)
     bar = tqdm(range(1, iterations + 1), desc=name, unit="it", disable=not logging.progress_bar, dynamic_ncols=True)
@@ -169,7 +173,7 @@ def fit_to_expert_data(parameters, batch_loss: Callable[[Transitions], torch.Ten
         loss.backward()
         optimiser.step()
         if iteration % logging.interval == 0 or iteration == iterations:
-            log(iteration, {name: loss.detach()})
+            log(iteration - iterations, {name: loss.detach(), "pretraining_iteration": iteration})
             bar.set_postfix({name: f"{loss.item():.3f}"}, refresh=False)
 
 

@@ -65,10 +65,17 @@ def launch(run_dir: Path, algorithm: str, env: str, trajectories: int, seed: int
                                env=os.environ | {"OMP_NUM_THREADS": str(threads)})
 
 
+def evaluation_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a run's metrics that hold an evaluation (none while it has logged only training rows)."""
+    if "eval_score" not in metrics:
+        metrics = metrics.assign(eval_score=np.nan)
+    return metrics.dropna(subset=["eval_score"])
+
+
 def score_at(metrics: pd.DataFrame, column: str, step: int) -> float | None:
     """The value of `column` at the last evaluation at or before `step`; None until the run has been evaluated
     at `step` or later (or when it has no such column)."""
-    evaluations = metrics.dropna(subset=["eval_score"])
+    evaluations = evaluation_rows(metrics)
     if column not in evaluations or evaluations.empty or evaluations["step"].max() < step:
         return None
     return float(evaluations[evaluations["step"] <= step][column].iloc[-1])
@@ -129,7 +136,7 @@ def runs_table(work_dir: Path, algorithms: list[str], env: str, trajectories: in
             if not (run_dir / "metrics.csv").exists():
                 continue
             metrics = pd.read_csv(run_dir / "metrics.csv")
-            evaluations = metrics.dropna(subset=["eval_score"])
+            evaluations = evaluation_rows(metrics)
             steps_run = f"{int(metrics['step'].max()):,}" + ("" if (run_dir / "result.json").exists() else " (unfinished)")
             scores = [score_at(metrics, "eval_score", step) for step in report_at]
             last = (f"{evaluations['eval_score'].iloc[-1]:.2f} at {int(evaluations['step'].iloc[-1]):,}"

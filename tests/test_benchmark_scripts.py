@@ -20,6 +20,7 @@ def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_ther
     assert score_at(metrics, "eval_score", 150) == 0.2
     assert score_at(metrics, "reward_correlation", 200) == 0.9
     assert score_at(metrics, "eval_score", 300) is None
+    assert score_at(pd.DataFrame({"step": [50], "critic_loss": [1.0]}), "eval_score", 0) is None  # not evaluated yet
 
 
 def test_table_summarises_seeds_and_marks_missing_runs(tmp_path):
@@ -42,10 +43,15 @@ def test_runs_table_says_how_far_each_run_got(tmp_path):
     cut = run_directory(tmp_path, "GAIL", "hopper", 5, 2)
     cut.mkdir(parents=True)
     pd.DataFrame({"step": [100, 130], "eval_score": [0.1, None]}).to_csv(cut / "metrics.csv", index=False)
+    starting = run_directory(tmp_path, "GAIL", "hopper", 5, 3)  # no evaluation yet, so no eval_score column
+    starting.mkdir(parents=True)
+    pd.DataFrame({"step": [50], "critic_loss": [1.0]}).to_csv(starting / "metrics.csv", index=False)
     text = runs_table(tmp_path, ["GAIL", "SQIL"], "hopper", 5, [1, 2, 3], [100, 400], steps=400)
     assert "| GAIL | 1 | 400 | 0.20 | 0.90 | 0.90 at 400 | 0.70 (3) |" in text
     assert "| GAIL | 2 | 130 (unfinished) | 0.10 | – | 0.10 at 100 | – |" in text
-    assert "SQIL" not in text and len(text.splitlines()) == 4
+    assert "| GAIL | 3 | 50 (unfinished) | – | – | – | – |" in text
+    assert "SQIL" not in text and len(text.splitlines()) == 5
+    assert "| GAIL | 0.15 ± 0.05 (n=2) |" in table(tmp_path, ["GAIL"], "hopper", 5, [1, 2, 3], [100])
 
 
 def test_code_versions_of_the_finished_runs(tmp_path):

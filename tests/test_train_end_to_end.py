@@ -19,6 +19,7 @@ from data.transitions import Transitions
 from training.config import check_config
 from training.errors import UserError
 from training.evaluation import Episodes
+from training.logger import MetricsLog
 from training.loop import reward_correlations, train
 from training.provenance import code_version
 
@@ -57,8 +58,10 @@ def test_bc_run_trains_from_the_shipped_dataset_and_evaluates_once(tmp_path):
     result = run_command("algorithm=BC", *TINY, "bc_pretraining.iterations=200", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr
     metrics = pd.read_csv(tmp_path / "metrics.csv")
-    assert metrics.dropna(subset=["bc_loss"])["step"].tolist() == [50, 100, 150, 200]
-    assert len(metrics.dropna(subset=["eval_score"])) == 1
+    bc_rows = metrics.dropna(subset=["bc_loss"])
+    assert bc_rows["pretraining_iteration"].tolist() == [50, 100, 150, 200]
+    assert bc_rows["step"].tolist() == [-150, -100, -50, 0]  # before the first environment step
+    assert metrics.dropna(subset=["eval_score"])["step"].tolist() == [0]
     assert json.loads((tmp_path / "result.json").read_text())["steps"] == 0
 
 
@@ -112,6 +115,17 @@ def test_a_fresh_run_refuses_a_directory_that_holds_another_runs_metrics(tmp_pat
         train(make_config("algorithm=SAC", *TINY), tmp_path)
     assert (tmp_path / "metrics.csv").read_text() == "step,eval_score\n100,0.5\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["metrics.csv"]
+
+
+def test_a_resumed_metrics_log_keeps_pretraining_rows_and_drops_rows_after_the_checkpoint(tmp_path):
+    log = MetricsLog(tmp_path, tensorboard=False)
+    for step, values in ((-50, {"red_loss": 2.0, "pretraining_iteration": 50}), (0, {"red_loss": 1.0,
+                         "pretraining_iteration": 100}), (100, {"critic_loss": 0.5}), (200, {"critic_loss": 0.4})):
+        log.write(step, values)
+    MetricsLog(tmp_path, tensorboard=False, resume_step=100)
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics["step"].tolist() == [-50, 0, 100]
+    assert metrics["red_loss"].tolist()[:2] == [2.0, 1.0]
 
 
 def test_make_expert_data_end_to_end(tmp_path):
@@ -198,9 +212,12 @@ def test_seed_sweep_with_multirun(tmp_path):
 def test_sac_with_bc_pretraining_and_bc_auxiliary_loss(tmp_path):
     train(make_config("algorithm=SAC", *TINY, "bc_pretraining.iterations=100", "imitation.bc_aux_loss=true"), tmp_path)
     metrics = pd.read_csv(tmp_path / "metrics.csv")
-    bc_rows = metrics.dropna(subset=["bc_loss"])["step"].tolist()
-    assert bc_rows[:2] == [50, 100]  # pre-training iterations
-    assert set(range(100, 301, 50)) <= set(bc_rows[2:])  # the auxiliary loss, logged with every update row
+    bc_rows = metrics.dropna(subset=["bc_loss"])
+    pretraining = bc_rows.dropna(subset=["pretraining_iteration"])
+    assert pretraining["pretraining_iteration"].tolist() == [50, 100] and pretraining["step"].tolist() == [-50, 0]
+    auxiliary = bc_rows[bc_rows["pretraining_iteration"].isna()]["step"]
+    assert set(range(100, 301, 50)) <= set(auxiliary)  # the auxiliary loss, logged with every update row
+    assert metrics["step"].is_monotonic_increasing
 
 
 def test_state_only_refuses_methods_that_need_expert_actions(tmp_path):

@@ -16,7 +16,7 @@ def plot_run(run_dir: Path, title: str) -> None:
     """returns.png (evaluation and training returns) and diagnostics.png (every other logged metric)."""
     metrics = pd.read_csv(run_dir / "metrics.csv")
     _plot_returns(metrics, run_dir / "returns.png", title)
-    diagnostics = [c for c in metrics.columns if c != "step" and c not in EVALUATION_COLUMNS]
+    diagnostics = [c for c in metrics.columns if c not in ("step", "pretraining_iteration", *EVALUATION_COLUMNS)]
     if diagnostics:
         _plot_diagnostics(metrics, diagnostics, run_dir / "diagnostics.png", title)
 
