@@ -31,6 +31,7 @@ from training.checkpoint import load_checkpoint  # noqa: E402
 from training.command_line import check_overrides  # noqa: E402
 from training.config import check_choice  # noqa: E402
 from training.errors import UserError, exit_on_user_error  # noqa: E402
+from training.logger import METRICS_NAME  # noqa: E402
 from training.loop import AGENT_NAME, BEST_AGENT_NAME, train  # noqa: E402
 from training.provenance import code_version  # noqa: E402
 
@@ -101,6 +102,9 @@ def train_expert(cfg: DictConfig, work_dir: Path) -> Path:
     Returns the policy expert.select asks for."""
     selected = work_dir / (BEST_AGENT_NAME if cfg.expert.select == "best" else AGENT_NAME)
     checkpoint = load_checkpoint(work_dir)
+    if checkpoint is None and (work_dir / METRICS_NAME).exists():  # cut before its first checkpoint
+        raise UserError(f"expert.work_dir={work_dir} holds an expert run that saved no checkpoint; delete that "
+                        "directory or choose another expert.work_dir")
     if (work_dir / AGENT_NAME).exists() and checkpoint is not None and checkpoint["progress"].step >= cfg.steps:
         print(f"using the finished expert in {work_dir}")
         return selected

@@ -16,6 +16,7 @@ import torch
 from conftest import REPO_ROOT, TINY, make_config
 from algorithms import algorithm_class
 from data.transitions import Transitions
+from scripts.make_expert_data import train_expert
 from training.config import check_config
 from training.errors import UserError
 from training.evaluation import Episodes
@@ -152,6 +153,13 @@ def test_make_expert_data_end_to_end(tmp_path):
     wrong = run_command("env=inverted_pendulum", "expert.select=worst", script="scripts/make_expert_data.py")
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1] == \
         "error: expert.select=worst is unknown; use one of final, best"
+
+
+def test_make_expert_data_refuses_a_work_dir_whose_run_saved_no_checkpoint(tmp_path):
+    (tmp_path / "metrics.csv").write_text("step,train_return\n100,5.0\n")
+    cfg = make_config("env=inverted_pendulum", config_name="make_expert_data")
+    with pytest.raises(UserError, match="saved no checkpoint; delete that directory or choose another expert.work_dir"):
+        train_expert(cfg, tmp_path)
 
 
 @pytest.mark.parametrize("arguments, message", [
