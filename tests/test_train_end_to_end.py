@@ -66,8 +66,10 @@ def test_bc_run_trains_from_the_shipped_dataset_and_evaluates_once(tmp_path):
     assert json.loads((tmp_path / "result.json").read_text())["steps"] == 0
 
 
-def test_same_seed_same_metrics(tmp_path):
-    scores = [train(make_config("algorithm=SAC", *TINY, "evaluation.interval=100"), tmp_path / name)
+@pytest.mark.parametrize("algorithm", ["SAC", "IQLearn", "LSIQ", "GAIL"])
+def test_same_seed_same_metrics(tmp_path, algorithm):
+    """Bit-identical runs for one seed, evaluations and learned-reward correlations included."""
+    scores = [train(make_config(f"algorithm={algorithm}", *TINY, "evaluation.interval=100"), tmp_path / name)
               for name in ("a", "b")]
     assert scores[0] == scores[1]
     assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
