@@ -75,6 +75,18 @@ def test_same_seed_same_metrics(tmp_path, algorithm):
     assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
 
 
+def test_stochastic_evaluation_adds_its_scores_and_leaves_the_run_unchanged(tmp_path):
+    overrides = ("algorithm=IQLearn", *TINY, "evaluation.interval=100")
+    train(make_config(*overrides), tmp_path / "plain")
+    train(make_config(*overrides, "evaluation.stochastic=true"), tmp_path / "stochastic")
+    plain, stochastic = (pd.read_csv(tmp_path / name / "metrics.csv") for name in ("plain", "stochastic"))
+    added = ["eval_return_stochastic", "eval_score_stochastic"]
+    pd.testing.assert_frame_equal(stochastic.drop(columns=added), plain)
+    evaluations = stochastic.dropna(subset=["eval_score"])
+    assert evaluations[added].notna().all().all()
+    assert not np.allclose(evaluations["eval_return_stochastic"], evaluations["eval_return"])
+
+
 def test_reward_correlations_per_transition_and_per_episode_return():
     """Three episodes whose learned reward falls where the true one rises, step by step, but whose learned
     returns still grow with the true returns, because both grow with episode length."""

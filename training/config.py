@@ -61,6 +61,7 @@ RULES = [
     Rule("evaluation.interval", int, _positive, "an integer > 0"),
     Rule("evaluation.episodes", int, _positive, "an integer > 0"),
     Rule("evaluation.normalise", bool, lambda v: True, "true or false"),
+    Rule("evaluation.stochastic", bool, lambda v: True, "true or false"),
     Rule("logging.interval", int, _positive, "an integer > 0"),
     Rule("logging.tensorboard", bool, lambda v: True, "true or false"),
     Rule("logging.progress_bar", bool, lambda v: True, "true or false"),

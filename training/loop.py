@@ -250,11 +250,22 @@ def record_evaluation(run: Run) -> None:
         learned = run.method.learned_reward(episodes.transitions.to(next(run.sac.parameters()).device))
     if learned is not None:
         result |= reward_correlations(learned.cpu(), episodes)
+    if run.cfg.evaluation.stochastic:
+        result |= stochastic_evaluation(run)
     if all(result["eval_return"] > earlier["eval_return"] for earlier in run.progress.evaluations):
         torch.save(run.sac.state_dict(), run.run_dir / BEST_AGENT_NAME)
     run.progress.evaluations.append(result)
     write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"}, check_finite=False)
     plot_run(run.run_dir, f"{run.cfg.algorithm.name} on {run.cfg.env.name} (seed {run.cfg.seed})")
+
+
+def stochastic_evaluation(run: Run) -> dict[str, float]:
+    """The sampled policy's returns from the same start states (LS-IQ's authors log these beside the deterministic
+    ones). Its draws come from a forked random state, so turning it on leaves the run itself unchanged."""
+    with torch.random.fork_rng():
+        returns = evaluate(run.sac.act, run.eval_envs, seed=run.cfg.seed + 10**6).returns
+    return {"eval_return_stochastic": float(returns.mean()),
+            "eval_score_stochastic": float(normalised_score(returns, *run.references).mean())}
 
 
 def reward_correlations(learned: torch.Tensor, episodes: Episodes) -> dict[str, float]:

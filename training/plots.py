@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import pandas as pd  # noqa: E402
 
-EVALUATION_COLUMNS = ("eval_return", "eval_return_std", "eval_score", "train_return")
+EVALUATION_COLUMNS = ("eval_return", "eval_return_std", "eval_score", "train_return", "eval_return_stochastic",
+                      "eval_score_stochastic")
 
 
 def plot_run(run_dir: Path, title: str) -> None:
@@ -31,6 +32,9 @@ def _plot_returns(metrics: pd.DataFrame, path: Path, title: str) -> None:
         ax.plot(evals["step"], evals["eval_return"], marker="o", label="evaluation (deterministic)")
         ax.fill_between(evals["step"], evals["eval_return"] - evals["eval_return_std"],
                         evals["eval_return"] + evals["eval_return_std"], alpha=0.2)
+    if "eval_return_stochastic" in metrics:
+        evals = metrics.dropna(subset=["eval_return_stochastic"])
+        ax.plot(evals["step"], evals["eval_return_stochastic"], marker="x", label="evaluation (sampled actions)")
     ax.set(xlabel="step", ylabel="return", title=title)
     ax.legend(loc="best")
     fig.tight_layout()
