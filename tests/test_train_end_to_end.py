@@ -44,15 +44,18 @@ def test_sac_run_writes_every_output(tmp_path):
     result_json = json.loads((tmp_path / "result.json").read_text())
     assert result_json["score"] == pytest.approx(metrics["eval_score"].mean())
     assert result_json["code_version"] == code_version()
+    assert result_json["torch_threads"] == "1"
 
 
-def test_code_version_is_taken_when_a_run_starts_and_again_when_other_code_resumes_it(monkeypatch):
+def test_code_version_and_threads_are_taken_when_a_run_starts_and_again_when_it_resumes(monkeypatch):
     from training import loop
     progress = loop.Progress()
-    for version in ("abc", "abc", "def-dirty"):
+    for version, threads in (("abc", 1), ("abc", 2), ("def-dirty", 1)):
         monkeypatch.setattr(loop, "code_version", lambda: version)
-        loop.record_code_version(progress)
+        monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+        loop.record_provenance(progress)
     assert progress.code_version == "abc + def-dirty"
+    assert progress.torch_threads == "1 + 2"
 
 
 def test_bc_run_trains_from_the_shipped_dataset_and_evaluates_once(tmp_path):

@@ -50,6 +50,7 @@ class Progress:
     evaluations: list[dict] = field(default_factory=list)
     recent_returns: list[float] = field(default_factory=list)  # training episodes since the last log row
     code_version: str = ""  # the code that ran it: "a + b" when it was resumed with other code
+    torch_threads: str = ""  # likewise; a seed repeats bit for bit only with the same thread count
 
 
 @dataclass
@@ -111,7 +112,7 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     if cfg.resume and checkpoint is None:
         raise UserError(f"resume={cfg.resume} holds no checkpoint.pt; give the directory of a run that saved one")
     progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
-    record_code_version(progress)
+    record_provenance(progress)
     log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None)
     if not checkpoint:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -307,11 +308,18 @@ def restore(checkpoint: dict, sac: SoftActorCritic, method: Algorithm, memory: R
     return checkpoint["progress"]
 
 
-def record_code_version(progress: Progress) -> None:
-    """Note the version of the code that starts (or resumes) the run, at the start: the code may change later."""
-    version = code_version()
-    if version not in progress.code_version.split(" + "):
-        progress.code_version = f"{progress.code_version} + {version}" if progress.code_version else version
+def record_provenance(progress: Progress) -> None:
+    """Note the code version and torch thread count that start (or resume) the run, at the start: the code may
+    change later."""
+    progress.code_version = appended(progress.code_version, code_version())
+    progress.torch_threads = appended(progress.torch_threads, str(torch.get_num_threads()))
+
+
+def appended(history: str, entry: str) -> str:
+    """`history` ("a + b") with `entry` added at the end, unless it already holds it."""
+    if not history:
+        return entry
+    return history if entry in history.split(" + ") else f"{history} + {entry}"
 
 
 def finish(run: Run) -> float:
@@ -322,7 +330,7 @@ def finish(run: Run) -> float:
               "final_return": evaluations[-1]["eval_return"], "steps": run.progress.step,
               "algorithm": run.cfg.algorithm.name, "env": run.cfg.env.name, "seed": run.cfg.seed,
               "reference_returns": {"random": run.references[0], "expert": run.references[1]},
-              "code_version": run.progress.code_version,
+              "code_version": run.progress.code_version, "torch_threads": run.progress.torch_threads,
               "evaluations": evaluations}
     (run.run_dir / "result.json").write_text(json.dumps(result, indent=2))
     logger.info(f"score {score:.3f} (mean normalised evaluation score), final return {result['final_return']:.1f}")
