@@ -144,6 +144,9 @@ def test_a_resumed_metrics_log_keeps_pretraining_rows_and_drops_rows_after_the_c
     metrics = pd.read_csv(tmp_path / "metrics.csv")
     assert metrics["step"].tolist() == [-50, 0, 100]
     assert metrics["red_loss"].tolist()[:2] == [2.0, 1.0]
+    # rewrites keep each cell as it was written: integers stay integers and missing values stay empty
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == [
+        "step,red_loss,pretraining_iteration,critic_loss", "-50,2.0,50,", "0,1.0,100,", "100,,,0.5"]
 
 
 def test_make_expert_data_end_to_end(tmp_path):

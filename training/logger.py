@@ -5,8 +5,6 @@ import csv
 import os
 from pathlib import Path
 
-import pandas as pd
-
 METRICS_NAME = "metrics.csv"
 
 
@@ -25,10 +23,14 @@ class MetricsLog:
 
     def _truncate_after(self, step: int) -> None:
         """Keep the rows up to `step` (the resumed checkpoint's); later ones will be written again."""
-        rows = pd.read_csv(self.path)
-        self.columns = list(rows.columns)
-        kept = rows[rows["step"] <= step]
-        self._rewrite(kept.to_dict("records"))
+        self.columns, rows = self._read()
+        self._rewrite([row for row in rows if float(row["step"]) <= step])
+
+    def _read(self) -> tuple[list[str], list[dict[str, str]]]:
+        """The header and the rows as written (strings), so a rewrite keeps every value and empty cell verbatim."""
+        with open(self.path, newline="") as file:
+            reader = csv.DictReader(file)
+            return list(reader.fieldnames or []), list(reader)
 
     def _rewrite(self, rows: list[dict]) -> None:
         temporary = self.path.with_suffix(".tmp")
@@ -42,7 +44,7 @@ class MetricsLog:
         row = {"step": step, **values}
         new_columns = [key for key in row if key not in self.columns]
         if new_columns or not self.path.exists():
-            old_rows = pd.read_csv(self.path).to_dict("records") if self.path.exists() else []
+            old_rows = self._read()[1] if self.path.exists() else []
             self.columns += new_columns
             self._rewrite(old_rows)
         with open(self.path, "a", newline="") as file:
