@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from training.errors import UserError
+from errors import UserError
 
 
 def algorithm_class(dotted_path: str) -> type:

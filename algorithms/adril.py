@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from algorithms.base import Algorithm, mixed_batch
-from data.transitions import Transitions
-from training.errors import UserError
+from algorithms.base import Algorithm
+from data.transitions import Transitions, half_expert_batch
+from errors import UserError
 
 
 def relabelled_rewards(is_expert: torch.Tensor, row_steps: torch.Tensor, now: int, update_freq: int,
@@ -63,11 +63,11 @@ class AdRIL(Algorithm):
             batch = expert if from_expert else agent
             is_expert = torch.full((len(batch),), from_expert, dtype=torch.bool, device=batch.obs.device)
         else:
-            batch = mixed_batch(agent, expert)
+            batch = half_expert_batch(agent, expert)
             is_expert = torch.arange(len(batch), device=batch.obs.device) < len(agent) // 2
         rewards = relabelled_rewards(is_expert, batch.step, self.env_steps, self.options.update_freq,
                                      len(self.expert.episode_returns), self.agent_episodes)
-        return self.bc_auxiliary_step(expert) | self.sac.update(batch.replace(reward=rewards))
+        return self.sac.update(batch.replace(reward=rewards), bc_batch=expert)
 
     def state_dict(self) -> dict:
         return {"updates": self.updates, "env_steps": self.env_steps}

@@ -18,10 +18,9 @@ from torch.nn import functional as F
 
 from algorithms.base import Algorithm
 from data.transitions import Transitions
+from errors import UserError, check_choice
 from models.actor import ACTION_CLIP
 from models.discriminator import Discriminator
-from training.config import check_choice
-from training.errors import UserError
 
 REWARD_FUNCTIONS = ("GAIL", "AIRL", "FAIRL")
 LOSS_FUNCTIONS = ("BCE", "Mixup", "PUGAIL")

@@ -1,14 +1,16 @@
-"""The interface between the training loop and a method, and the shared behavioural-cloning machinery.
+"""The interface between the training loop and a method.
 
 The loop only ever calls these hooks, so a new method is one subclass plus one config file:
 
     check_config(cfg)          refuse incompatible options before any work (classmethod)
-    pretrain(log)              before the first environment step (BC pre-training, reward-model fitting)
+    pretrain(log)              before the first environment step (reward-model fitting; BC pre-training of the
+                               actor, bc_pretraining.iterations, is the loop's and comes first)
     collection_reward, episode_started    rewards computed while collecting (PWIL)
     prefill_rows()             expert rows for imitation.mix_expert_data=prefill_memory
     update(agent, expert)      one update: `update_reward_model` (e.g. a discriminator step), then
-                               `learner_update` (mixing, `relabel` with the method's rewards, BC auxiliary
-                               step, SAC); agent is None in offline mode, where only expert data is used
+                               `learner_update` (mixing, `relabel` with the method's rewards, SAC with its
+                               optional BC auxiliary step); agent is None in offline mode, where only expert
+                               data is used
     learned_reward(batch)      the method's reward for transitions, if it has one (for the reward correlation)
     state_dict / load_state_dict   everything the method learns besides the SAC learner, for checkpoints
 
@@ -18,19 +20,16 @@ expert data into SAC batches it supports.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from tqdm import tqdm
 
 from data.expert import ExpertData
-from data.transitions import Transitions
-from models.actor import SquashedGaussianActor
-from training.config import check_choice
-from training.errors import UserError
+from data.transitions import Transitions, half_expert_batch
+from errors import UserError, check_choice
 
 if TYPE_CHECKING:
     from algorithms.sac import SoftActorCritic
@@ -48,7 +47,7 @@ class Algorithm:
     expert_mixing: tuple[str, ...] = ()  # which imitation.mix_expert_data modes besides none the method supports
     reward_depends_on_batch = False  # True where a transition's reward is relative to the rows scored with it
 
-    def __init__(self, cfg: DictConfig, sac: "SoftActorCritic", expert: ExpertData | None):
+    def __init__(self, cfg: DictConfig, sac: SoftActorCritic, expert: ExpertData | None):
         self.cfg, self.sac, self.expert = cfg, sac, expert
 
     @classmethod
@@ -74,10 +73,8 @@ class Algorithm:
                             f"use an offline-capable method (BC, IQLearn, LSIQ)")
 
     def pretrain(self, log: LogFn) -> None:
-        """Before any environment step: BC pre-training of the actor when bc_pretraining.iterations > 0."""
-        if self.cfg.bc_pretraining.iterations > 0:
-            pretrain_actor(self.sac.actor, self.expert, self.cfg.bc_pretraining, self.cfg.training.batch_size,
-                           self.cfg.logging, log)
+        """Before any environment step, after the shared BC pre-training of the actor (if asked for): fit
+        whatever the method learns from expert data alone (nothing by default)."""
 
     def update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
         """One update: the method's reward model on the unmixed batches, then the learner."""
@@ -102,26 +99,28 @@ class Algorithm:
 
     def prefill_rows(self) -> torch.Tensor:
         """Expert rows copied into the replay memory for imitation.mix_expert_data=prefill_memory (weights 1)."""
-        rows = self.expert.rows.clone()
-        rows[:, self.expert.layout.columns["weight"]] = 1.0
+        expert = self.expert_data()
+        rows = expert.rows.clone()
+        rows[:, expert.layout.columns["weight"]] = 1.0
         return rows
 
-    def learner_update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
-        """Expert mixing (imitation.mix_expert_data=mixed_batch), relabelling, the optional BC auxiliary step,
-        then the SAC update."""
-        batch = mixed_batch(agent, expert) if self.cfg.imitation.mix_expert_data == "mixed_batch" else agent
-        batch = self.relabel(batch, expert)
-        return self.bc_auxiliary_step(expert) | self.sac.update(batch)
+    def expert_data(self) -> ExpertData:
+        """The run's expert data; only methods for which `needs_expert_data` holds may ask."""
+        if self.expert is None:
+            raise RuntimeError(f"{type(self).__name__} asked for expert data the run did not load")
+        return self.expert
 
-    def bc_auxiliary_step(self, expert: Transitions | None) -> dict[str, torch.Tensor]:
-        """With imitation.bc_aux_loss, one BC step on the expert batch with the main actor optimiser."""
-        if not self.cfg.imitation.bc_aux_loss:
-            return {}
-        loss = bc_loss(self.sac.actor, expert)
-        self.sac.actor_optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.sac.actor_optimiser.step()
-        return {"bc_loss": loss.detach()}
+    def learner_update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
+        """Expert mixing (imitation.mix_expert_data=mixed_batch), relabelling, then the SAC update (which takes
+        the BC auxiliary step on the expert batch first, if imitation.bc_aux_loss). Only methods that support
+        offline learning are given no agent batch (check_config refuses the others)."""
+        if agent is None:
+            raise RuntimeError(f"{type(self).__name__} cannot learn without agent data")
+        batch = agent
+        if self.cfg.imitation.mix_expert_data == "mixed_batch" and expert is not None:
+            batch = half_expert_batch(agent, expert)
+        batch = self.relabel(batch, expert)
+        return self.sac.update(batch, bc_batch=expert)
 
     def learned_reward(self, transitions: Transitions) -> torch.Tensor | None:
         """The method's reward for each transition (None without a reward model); evaluations report its
@@ -133,52 +132,3 @@ class Algorithm:
 
     def load_state_dict(self, state: dict) -> None:
         pass
-
-
-def mixed_batch(agent: Transitions, expert: Transitions) -> Transitions:
-    """The agent batch with its first half (every field) replaced by the first half of the expert batch."""
-    half = len(agent) // 2
-    return expert.map(lambda e, a: torch.cat([e[:half], a[half:]]), agent)
-
-
-def bc_loss(actor: SquashedGaussianActor, expert: Transitions) -> torch.Tensor:
-    """Weighted negative log-likelihood of the expert actions under the tanh-Gaussian policy (§1.5)."""
-    return (expert.weight * -actor.log_prob(expert.obs, expert.action)).mean()
-
-
-def shuffled_batches(expert: ExpertData, batch_size: int) -> Iterator[Transitions]:
-    """Endless epochs over the expert rows in a fresh random order, dropping each epoch's last partial batch."""
-    batch_size = min(batch_size, len(expert))
-    while True:
-        order = torch.randperm(len(expert), device=expert.rows.device)
-        for start in range(0, len(order) - batch_size + 1, batch_size):
-            yield expert.layout.split(expert.rows[order[start:start + batch_size]])
-
-
-def fit_to_expert_data(parameters, batch_loss: Callable[[Transitions], torch.Tensor], expert: ExpertData,
-                       iterations: int, learning_rate: float, weight_decay: float, batch_size: int,
-                       logging: DictConfig, log: LogFn, name: str) -> None:
-    """`iterations` AdamW steps on `batch_loss` of shuffled expert batches (endless epochs), logging `name`
-    every logging.interval iterations, with a progress bar if logging.progress_bar.
-
-    Pre-training comes before the first environment step, so its rows are logged at steps iteration - iterations
-    (up to 0), with the iteration itself in `pretraining_iteration`: steps stay in order, and a resumed run,
-    which drops the rows logged after its checkpoint's step, keeps them."""
-    optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
-    batches = shuffled_batches(expert, batch_size)
-    bar = tqdm(range(1, iterations + 1), desc=name, unit="it", disable=not logging.progress_bar, dynamic_ncols=True)
-    for iteration in bar:
-        loss = batch_loss(next(batches))
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        if iteration % logging.interval == 0 or iteration == iterations:
-            log(iteration - iterations, {name: loss.detach(), "pretraining_iteration": iteration})
-            bar.set_postfix({name: f"{loss.item():.3f}"}, refresh=False)
-
-
-def pretrain_actor(actor: SquashedGaussianActor, expert: ExpertData, bc_cfg: DictConfig, batch_size: int,
-                   logging: DictConfig, log: LogFn) -> None:
-    """BC on the expert data with its own AdamW optimiser; only the actor is trained."""
-    fit_to_expert_data(actor.parameters(), lambda batch: bc_loss(actor, batch), expert, bc_cfg.iterations,
-                       bc_cfg.learning_rate, 0.0, batch_size, logging, log, "bc_loss")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from algorithms.base import Algorithm, LogFn, bc_loss, fit_to_expert_data
+from algorithms.base import Algorithm, LogFn
+from algorithms.bc import bc_loss, fit_to_expert_data
 from data.transitions import Transitions
+from errors import UserError
 from models.actor import SquashedGaussianActor
 from models.discriminator import regularised_mlp
-from training.errors import UserError
 
 
 class DropoutActor(SquashedGaussianActor):
@@ -57,7 +58,6 @@ class DRIL(Algorithm):
 
     def pretrain(self, log: LogFn) -> None:
         """BC of the dropout ensemble, then the disagreement threshold over all expert rows."""
-        super().pretrain(log)
         options = self.options
         fit_to_expert_data(self.ensemble.parameters(), lambda batch: bc_loss(self.ensemble, batch), self.expert,
                            options.pretraining_iterations, options.network.learning_rate,

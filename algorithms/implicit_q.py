@@ -13,8 +13,7 @@ from omegaconf import DictConfig
 
 from algorithms.base import Algorithm
 from data.transitions import Transitions
-from training.config import check_choice
-from training.errors import UserError
+from errors import UserError, check_choice
 
 SUBSTITUTES = ("agent_batch", "policy")
 
@@ -43,18 +42,19 @@ class ImplicitQAlgorithm(Algorithm):
                             f"it does not support DAC absorbing states: set imitation.absorbing=false")
 
     def learner_update(self, agent: Transitions | None, expert: Transitions) -> dict[str, torch.Tensor]:
-        batch, is_expert = self.mixed_batch(agent, expert)
+        batch, is_expert = self.agent_then_expert(agent, expert)
         self.updates += 1
-        metrics = self.auxiliary_update(batch, is_expert) | self.bc_auxiliary_step(expert)
+        metrics = self.auxiliary_update(batch, is_expert)
         return metrics | self.sac.update(batch, lambda rows: self.critic_loss(rows, is_expert),
                                          update_actor=self.offline or self.updates > self.options.actor_start,
-                                         actor_value=self.actor_value)
+                                         actor_value=self.actor_value, bc_batch=expert)
 
     def auxiliary_update(self, batch: Transitions, is_expert: torch.Tensor) -> dict[str, torch.Tensor]:
         """A step of any model the method learns besides Q and the actor, before the Q step (none by default)."""
         return {}
 
-    def mixed_batch(self, agent: Transitions | None, expert: Transitions) -> tuple[Transitions, torch.Tensor]:
+    def agent_then_expert(self, agent: Transitions | None, expert: Transitions
+                          ) -> tuple[Transitions, torch.Tensor]:
         """Agent rows then expert rows, and the mask of the expert rows."""
         if self.expert.state_only:
             expert = expert.replace(action=self.substitute_actions(agent, expert))

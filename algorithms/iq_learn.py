@@ -17,8 +17,7 @@ from omegaconf import DictConfig
 
 from algorithms.implicit_q import ImplicitQAlgorithm
 from data.transitions import Transitions
-from training.config import check_choice
-from training.errors import UserError
+from errors import UserError, check_choice
 
 VALUE_LOSSES = ("value", "value_expert", "v0")
 REGULARISER_ROWS = ("all", "expert")

@@ -29,9 +29,8 @@ from torch.nn import functional as F
 from algorithms.implicit_q import ImplicitQAlgorithm
 from algorithms.sac import polyak_update
 from data.transitions import Transitions
+from errors import UserError, check_choice
 from models.critic import EnsembleCritic
-from training.config import check_choice
-from training.errors import UserError
 
 FORMS = ("sqil_like", "iq_like")
 EXPERT_TERMS = ("fix", "bootstrap")

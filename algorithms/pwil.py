@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from algorithms.base import Algorithm
 from data.transitions import Transitions
-from training.errors import UserError
+from errors import UserError
 
 
 class GreedyCoupling:
@@ -87,6 +87,13 @@ class PWIL(Algorithm):
 
     def episode_started(self, episodes_completed: int) -> None:
         self.coupling.reset()
+
+    def state_dict(self) -> dict:
+        """The coupling's remaining expert mass, which the episode in progress has been using up."""
+        return {"mass": self.coupling.mass.copy(), "exhausted": self.coupling.exhausted.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.coupling.mass, self.coupling.exhausted = state["mass"].copy(), state["exhausted"].copy()
 
     def reward_of_cost(self, cost: float | np.ndarray):
         return self.options.reward_scale * np.exp(-self.bandwidth * cost)

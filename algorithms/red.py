@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from algorithms.base import Algorithm, LogFn, fit_to_expert_data
+from algorithms.base import Algorithm, LogFn
+from algorithms.bc import fit_to_expert_data
 from data.transitions import Transitions
 from models.discriminator import regularised_mlp
 
@@ -41,7 +42,6 @@ class RED(Algorithm):
 
     def pretrain(self, log: LogFn) -> None:
         """Fit the predictor to the random target on expert rows, then fix the bandwidth."""
-        super().pretrain(log)
         options = self.options
         self.predictor.train()
         fit_to_expert_data(self.predictor.parameters(),

@@ -16,7 +16,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from algorithms.base import Algorithm
+from algorithms.bc import bc_loss
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
@@ -31,7 +31,7 @@ class SoftActorCritic(nn.Module):
                  discount: float = 0.99, polyak_factor: float = 0.995, target_temperature: float = -1.0,
                  learn_temperature: bool = True, initial_temperature: float = 1.0, critic_learning_rate: float = 3e-4,
                  actor_learning_rate: float = 3e-4, temperature_learning_rate: float = 3e-4,
-                 absorbing: bool = False):
+                 absorbing: bool = False, bc_aux_loss: bool = False):
         super().__init__()
         self.obs_size, self.action_size = obs_size, action_size
         self.actor = SquashedGaussianActor(obs_size, action_size, hidden_size, depth, activation, log_std_min,
@@ -41,7 +41,7 @@ class SoftActorCritic(nn.Module):
         self.log_alpha = nn.Parameter(torch.tensor(math.log(initial_temperature)), requires_grad=learn_temperature)
         self.discount, self.polyak_factor = discount, polyak_factor
         self.target_entropy = target_temperature * action_size
-        self.learn_temperature, self.absorbing = learn_temperature, absorbing
+        self.learn_temperature, self.absorbing, self.bc_aux_loss = learn_temperature, absorbing, bc_aux_loss
         self.actor_optimiser = torch.optim.AdamW(self.actor.parameters(), lr=actor_learning_rate, weight_decay=0.0,
                                                  fused=True)
         self.critic_optimiser = torch.optim.AdamW(self.critic.parameters(), lr=critic_learning_rate,
@@ -50,7 +50,7 @@ class SoftActorCritic(nn.Module):
         self._actor_step_parameters = list(self.actor.parameters()) + ([self.log_alpha] if learn_temperature else [])
 
     @classmethod
-    def from_config(cls, cfg: DictConfig, obs_size: int, action_size: int) -> "SoftActorCritic":
+    def from_config(cls, cfg: DictConfig, obs_size: int, action_size: int) -> SoftActorCritic:
         model, rl = cfg.model, cfg.reinforcement
         return cls(obs_size, action_size, hidden_size=model.hidden_size, depth=model.depth,
                    activation=model.activation, critics=model.critics, log_std_min=model.log_std_min,
@@ -58,7 +58,7 @@ class SoftActorCritic(nn.Module):
                    target_temperature=rl.target_temperature, learn_temperature=rl.learn_temperature,
                    initial_temperature=rl.initial_temperature, critic_learning_rate=cfg.training.learning_rate,
                    actor_learning_rate=rl.actor_learning_rate, temperature_learning_rate=rl.temperature_learning_rate,
-                   absorbing=cfg.imitation.absorbing)
+                   absorbing=cfg.imitation.absorbing, bc_aux_loss=cfg.imitation.bc_aux_loss)
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -117,11 +117,19 @@ class SoftActorCritic(nn.Module):
         return actor_loss, temperature_loss, log_prob.detach()
 
     def update(self, batch: Transitions, critic_loss: CriticLoss | None = None, update_actor: bool = True,
-               actor_value: ActorValue | None = None) -> dict[str, torch.Tensor]:
-        """One critic step (SAC's soft Bellman loss unless a method supplies its own), one actor step and one
-        temperature step (if learned; both skipped when not `update_actor`), then the Polyak update.
+               actor_value: ActorValue | None = None, bc_batch: Transitions | None = None
+               ) -> dict[str, torch.Tensor]:
+        """With the BC auxiliary loss on, one BC step of the actor on `bc_batch` (expert rows); then one critic
+        step (SAC's soft Bellman loss unless a method supplies its own), one actor step and one temperature step
+        (if learned; both skipped when not `update_actor`), then the Polyak update.
         Returns detached metrics (no host sync)."""
-        loss, metrics = (critic_loss or self.soft_bellman_loss)(batch)
+        metrics = {}
+        if self.bc_aux_loss:
+            if bc_batch is None:
+                raise ValueError("the BC auxiliary loss (imitation.bc_aux_loss) needs an expert batch: pass bc_batch")
+            metrics = self.behaviour_cloning_step(bc_batch)
+        loss, critic_metrics = (critic_loss or self.soft_bellman_loss)(batch)
+        metrics |= critic_metrics
         self.critic_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimiser.step()
@@ -142,6 +150,14 @@ class SoftActorCritic(nn.Module):
         return {**metrics, "actor_loss": actor_loss.detach(), "alpha": self.alpha.detach(),
                 "entropy": -log_prob.mean()}
 
+    def behaviour_cloning_step(self, expert: Transitions) -> dict[str, torch.Tensor]:
+        """One BC step on the expert batch with the main actor optimiser (imitation.bc_aux_loss)."""
+        loss = bc_loss(self.actor, expert)
+        self.actor_optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.actor_optimiser.step()
+        return {"bc_loss": loss.detach()}
+
     def update_target(self) -> None:
         polyak_update(self.target_critic, self.critic, self.polyak_factor)
 
@@ -159,14 +175,3 @@ def polyak_update(target: nn.Module, online: nn.Module, polyak_factor: float) ->
     """theta_bar <- rho theta_bar + (1 - rho) theta."""
     for target_parameter, online_parameter in zip(target.parameters(), online.parameters()):
         target_parameter.lerp_(online_parameter, 1 - polyak_factor)
-
-
-class SAC(Algorithm):
-    """Plain SAC on the environment's true reward: the trivial method, and the suite's RL baseline.
-
-    It reads expert data only for BC pre-training or the BC auxiliary loss, if asked for.
-    """
-
-    @classmethod
-    def needs_expert_data(cls, cfg: DictConfig) -> bool:
-        return cfg.imitation.bc_aux_loss or cfg.bc_pretraining.iterations > 0

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from data.transitions import RowLayout, Transitions
-from training.errors import UserError
+from errors import UserError
 
 
 class ReplayMemory:

@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from training.errors import UserError
+from errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DATASETS = REPO_ROOT / "experts"

@@ -28,10 +28,10 @@ class Transitions:
     def __len__(self) -> int:
         return self.obs.shape[0]
 
-    def replace(self, **fields: torch.Tensor) -> "Transitions":
+    def replace(self, **fields: torch.Tensor) -> Transitions:
         return dataclasses.replace(self, **fields)
 
-    def map(self, function, *others: "Transitions") -> "Transitions":
+    def map(self, function, *others: Transitions) -> Transitions:
         """Apply `function` field by field (to this batch's field and the same field of `others`)."""
         fields = {}
         for field in dataclasses.fields(self):
@@ -39,13 +39,19 @@ class Transitions:
             fields[field.name] = None if any(v is None for v in values) else function(*values)
         return Transitions(**fields)
 
-    def to(self, device: torch.device) -> "Transitions":
+    def to(self, device: torch.device) -> Transitions:
         return self.map(lambda field: field.to(device))
 
     @staticmethod
-    def concatenate(first: "Transitions", second: "Transitions") -> "Transitions":
+    def concatenate(first: Transitions, second: Transitions) -> Transitions:
         """Rows of `first`, then rows of `second`."""
         return first.map(lambda a, b: torch.cat([a, b]), second)
+
+
+def half_expert_batch(agent: Transitions, expert: Transitions) -> Transitions:
+    """The agent batch with its first half (every field) replaced by the first half of the expert batch."""
+    half = len(agent) // 2
+    return expert.map(lambda e, a: torch.cat([e[:half], a[half:]]), agent)
 
 
 class RowLayout:

@@ -6,15 +6,23 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from envs.absorbing import AbsorbingIndicator
+from errors import UserError
 
 
 def make_env(env_cfg: DictConfig, absorbing: bool, unit_actions: bool = True) -> gym.Env:
     """The task of `env_cfg`, with actions rescaled to [-1, 1] (unless `unit_actions` is false, as when
     recording datasets in native units) and, if `absorbing`, the absorbing indicator."""
     kwargs = OmegaConf.to_container(env_cfg.kwargs, resolve=True) if env_cfg.kwargs else {}
-    env = gym.make(env_cfg.id, max_episode_steps=env_cfg.max_episode_steps, **kwargs)
+    try:
+        env = gym.make(env_cfg.id, max_episode_steps=env_cfg.max_episode_steps, **kwargs)
+    except gym.error.Error as error:
+        raise UserError(f"env.id={env_cfg.id} cannot be made ({error}); use a registered Gymnasium id, such as "
+                        f"Hopper-v5, or one of the suite's env configs (env=hopper)") from None
+    except TypeError as error:
+        raise UserError(f"env.kwargs={kwargs} do not fit env.id={env_cfg.id} ({error}); fix or remove them") from None
     if not isinstance(env.action_space, gym.spaces.Box) or not isinstance(env.observation_space, gym.spaces.Box):
-        raise ValueError(f"env.id={env_cfg.id} needs continuous (Box) observations and actions")
+        raise UserError(f"env.id={env_cfg.id} has discrete observations or actions; the suite needs continuous "
+                        f"(Box) ones")
     if unit_actions:
         unit = np.ones(env.action_space.shape, dtype=np.float32)
         env = gym.wrappers.RescaleAction(env, -unit, unit)

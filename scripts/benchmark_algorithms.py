@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -191,7 +191,8 @@ def main() -> None:
             f"# {', '.join(args.algorithms)} on {args.env}, {args.trajectories} expert trajectories\n\n"
             f"Normalised evaluation score (0 = random policy, 1 = the dataset's expert) and the Pearson correlation "
             f"of the learned reward with the true reward on the agent's evaluation episodes, per transition (reward "
-            f"corr.) and per episode return (return corr.), mean ± std over seeds {args.seeds}. Made on {datetime.now(timezone.utc):%Y-%m-%d} with\n\n    {command}\n\n"
+            f"corr.) and per episode return (return corr.), mean ± std over seeds {args.seeds}. "
+            f"Made on {datetime.now(UTC):%Y-%m-%d} with\n\n    {command}\n\n"
             f"{result}\n\n"
             f"{versions_sentence(code_versions(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds))}\n")
 

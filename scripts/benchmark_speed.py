@@ -12,24 +12,21 @@ Methods that need expert data use hopper's dataset when it is there, and otherwi
 from __future__ import annotations
 
 import argparse
-from functools import partial
 import platform
-import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
+import h5py
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+
+from data.sources import find_minari_dataset
+from training.loop import train
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-
-from data.sources import find_minari_dataset  # noqa: E402
-
-from training.loop import train  # noqa: E402
 
 BATCH, HIDDEN = 256, 256
 

@@ -13,19 +13,18 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from data.writer import record_episodes
+from envs.make import make_env
+from scripts.make_expert_data import POLICY_NAME, build_learner, deterministic_policy
+from training.command_line import compose_config
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from data.writer import record_episodes  # noqa: E402
-from envs.make import make_env  # noqa: E402
-from scripts.make_expert_data import POLICY_NAME, build_learner, deterministic_policy  # noqa: E402
-from training.command_line import compose_config  # noqa: E402
 
 REPLAY_SEED = 10**7  # far from the recording seeds (seed * 10^4 + episode index)
 
@@ -63,7 +62,7 @@ def replay(dataset_folder: Path, episodes: int) -> Replay:
 
 def table(replays: list[Replay], episodes: int) -> str:
     lines = [f"# Expert policies replayed ({episodes} episodes each)", "",
-             f"Made on {datetime.now(timezone.utc):%Y-%m-%d} with `python scripts/check_experts.py "
+             f"Made on {datetime.now(UTC):%Y-%m-%d} with `python scripts/check_experts.py "
              f"--episodes {episodes}`. A replay passes when its mean return is within max(5% of the recorded "
              f"mean, 3 standard errors of the recorded episodes) of the recorded mean.", "",
              "| dataset | recorded return | replayed return | tolerance | check |", "|---|---:|---:|---:|---|"]

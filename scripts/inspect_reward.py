@@ -15,24 +15,22 @@ to the batch it scores) and every run directory that holds a checkpoint.pt.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from algorithms import algorithm_class
+from algorithms.base import Algorithm
+from data.memory import ReplayMemory
+from data.transitions import Transitions
+from envs.make import make_env
+from errors import UserError, exit_on_user_error
+from training.build import build_learner, seed_everything
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-import torch  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
-
-from algorithms import algorithm_class  # noqa: E402
-from algorithms.base import Algorithm  # noqa: E402
-from data.memory import ReplayMemory  # noqa: E402
-from data.transitions import Transitions  # noqa: E402
-from envs.make import make_env  # noqa: E402
-from training.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
-from training.errors import UserError, exit_on_user_error  # noqa: E402
-from training.loop import build_learner, restore, seed_everything  # noqa: E402
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -66,7 +64,7 @@ def absorbing_groups(memory: ReplayMemory, rows: int,
               "agent, absorbing self-loop": in_absorbing}
     latest = {name: torch.nonzero(selected).flatten() for name, selected in groups.items() if selected.any()}
     latest = {name: index[stored.step[index].argsort()][-rows:] for name, index in latest.items()}
-    return {name: stored.map(lambda column: column[index]) for name, index in latest.items()}
+    return {name: stored.map(lambda column, index=index: column[index]) for name, index in latest.items()}
 
 
 def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: int) -> dict[str, torch.Tensor]:

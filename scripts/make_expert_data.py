@@ -11,29 +11,27 @@ env.dataset.id under experts/, with the policy's actor weights (policy.pt) besid
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+
+import gymnasium as gym
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from algorithms.sac import SoftActorCritic
+from data.writer import record_episodes, write_minari_dataset
+from envs.absorbing import with_indicator
+from envs.make import from_unit_actions, make_env
+from errors import UserError, check_choice, exit_on_user_error
+from training.checkpoint import load_checkpoint
+from training.command_line import check_overrides
+from training.logger import METRICS_NAME
+from training.loop import AGENT_NAME, BEST_AGENT_NAME, train
+from training.provenance import code_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-import gymnasium as gym  # noqa: E402
-import hydra  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from omegaconf import DictConfig, OmegaConf, open_dict  # noqa: E402
-
-from algorithms.sac import SoftActorCritic  # noqa: E402
-from data.writer import record_episodes, write_minari_dataset  # noqa: E402
-from envs.absorbing import with_indicator  # noqa: E402
-from envs.make import from_unit_actions, make_env  # noqa: E402
-from training.checkpoint import load_checkpoint  # noqa: E402
-from training.command_line import check_overrides  # noqa: E402
-from training.config import check_choice  # noqa: E402
-from training.errors import UserError, exit_on_user_error  # noqa: E402
-from training.logger import METRICS_NAME  # noqa: E402
-from training.loop import AGENT_NAME, BEST_AGENT_NAME, train  # noqa: E402
-from training.provenance import code_version  # noqa: E402
 
 POLICY_NAME = "policy.pt"  # the recorded expert's actor weights, shipped next to its dataset
 RANDOM_SEED = 10**6  # reset and action-sampling seed of the random-policy episodes

@@ -1,7 +1,6 @@
 """Shared fixtures: composed configs and small expert datasets made inside the test."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import h5py
@@ -11,10 +10,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from data.sources import Episode
 
-from data.sources import Episode  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Tests use tiny networks, for which extra threads only add synchronisation cost.
 torch.set_num_threads(1)

@@ -7,15 +7,21 @@ import pandas as pd
 import pytest
 import torch
 
-from algorithms.adversarial import (AdversarialImitation, bce_loss, bernoulli_entropy, interpolate, mixup_loss,
-                                    pu_loss, reward_from_logit)
-from algorithms.base import mixed_batch
+from algorithms.adversarial import (
+    AdversarialImitation,
+    bce_loss,
+    bernoulli_entropy,
+    interpolate,
+    mixup_loss,
+    pu_loss,
+    reward_from_logit,
+)
 from algorithms.sac import SoftActorCritic
 from conftest import TINY, make_config
 from data.expert import ExpertData
-from data.transitions import RowLayout, Transitions
+from data.transitions import RowLayout, Transitions, half_expert_batch
+from errors import UserError
 from models.discriminator import Discriminator, regularised_mlp
-from training.errors import UserError
 from training.loop import train
 
 
@@ -153,9 +159,9 @@ def test_every_loss_trains_every_discriminator_parameter_without_a_gradient_pena
     assert all(not torch.equal(old, new) for old, new in zip(before, method.discriminator.parameters()))
 
 
-def test_mixed_batch_has_exactly_half_expert_rows():
+def test_half_expert_batch_has_exactly_half_expert_rows():
     agent, expert = rows(9, seed=1), rows(9, seed=2)
-    batch = mixed_batch(agent, expert)
+    batch = half_expert_batch(agent, expert)
     assert torch.equal(batch.obs[:4], expert.obs[:4]) and torch.equal(batch.obs[4:], agent.obs[4:])
 
 

@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 
 from conftest import REPO_ROOT
-from scripts.benchmark_algorithms import (code_versions, run_directory, runs_table, score_at, table,
-                                          unresumable_runs, versions_sentence)
+from scripts.benchmark_algorithms import (
+    code_versions,
+    run_directory,
+    runs_table,
+    score_at,
+    table,
+    unresumable_runs,
+    versions_sentence,
+)
 
 
 def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_there():
@@ -101,6 +108,7 @@ def test_interquartile_mean_and_its_bootstrap_interval():
 
 def test_print_plot_sweep_results_on_a_seed_sweep(tmp_path):
     from test_train_end_to_end import run_command
+
     from conftest import TINY
     assert run_command("-m", "algorithm=SAC", *TINY, "seed=1,2,3", f"hydra.sweep.dir={tmp_path}").returncode == 0
     result = run_command("--path", str(tmp_path), script="scripts/print_plot_sweep_results.py")

@@ -10,8 +10,8 @@ from algorithms.sac import SoftActorCritic
 from conftest import TINY, make_config
 from data.expert import ExpertData
 from data.transitions import RowLayout, Transitions
+from errors import UserError
 from training import loop
-from training.errors import UserError
 from training.loop import train
 
 

@@ -7,13 +7,13 @@ import torch
 from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import TanhTransform
 
-from algorithms.base import bc_loss
+from algorithms.bc import bc_loss
 from data.memory import ReplayMemory
 from data.transitions import Transitions
 from envs.absorbing import absorbing_state
+from errors import UserError
 from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
-from training.errors import UserError
 from training.loop import store_transition
 
 
@@ -113,7 +113,8 @@ def test_ensemble_critic_members_are_independent_networks():
     critic = EnsembleCritic(3, 1, 2, 16, 2, "relu")
     q = critic(torch.randn(5, 3), torch.rand(5, 1))
     assert q.shape == (2, 5) and not torch.allclose(q[0], q[1])
-    assert torch.equal(critic.min(torch.zeros(1, 3), torch.zeros(1, 1)), critic(torch.zeros(1, 3), torch.zeros(1, 1)).min(0).values)
+    obs, action = torch.zeros(1, 3), torch.zeros(1, 1)
+    assert torch.equal(critic.min(obs, action), critic(obs, action).min(0).values)
 
 
 def test_extend_appends_rows_and_wraps_like_append():

@@ -201,7 +201,7 @@ def test_smoke_runs_on_the_small_task(tmp_path, algorithm, extra):
 
 
 def test_expert_mixing_with_state_only_is_refused(tmp_path):
-    from training.errors import UserError
+    from errors import UserError
     with pytest.raises(UserError, match="prefill_memory puts expert actions into SAC batches"):
         train(make_config("algorithm=GMMIL", *TINY, "imitation.mix_expert_data=prefill_memory",
                           "imitation.state_only=true"), tmp_path)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 import yaml
+from test_train_end_to_end import run_command
 
 from conftest import TINY
-from test_train_end_to_end import run_command
 
 TWO_TASKS = "tasks=[inverted_pendulum,hopper]"
 SMALL = [a for a in TINY if not a.startswith("env=")] + ["steps=150", "evaluation.interval=150"]

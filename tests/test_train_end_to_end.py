@@ -13,16 +13,18 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import REPO_ROOT, TINY, make_config
 from algorithms import algorithm_class
+from conftest import REPO_ROOT, TINY, make_config
 from data.transitions import Transitions
+from errors import UserError
 from scripts.make_expert_data import train_expert
 from training.config import check_config
-from training.errors import UserError
 from training.evaluation import Episodes
 from training.logger import MetricsLog
-from training.loop import reward_correlations, train
+from training.loop import train
 from training.provenance import code_version
+from training.reward_correlation import reward_correlations
+from training.run import Progress
 
 
 def run_command(*arguments: str, script: str = "train.py", timeout: float = 240) -> subprocess.CompletedProcess:
@@ -48,12 +50,12 @@ def test_sac_run_writes_every_output(tmp_path):
 
 
 def test_code_version_and_threads_are_taken_when_a_run_starts_and_again_when_it_resumes(monkeypatch):
-    from training import loop
-    progress = loop.Progress()
+    from training import provenance
+    progress = Progress()
     for version, threads in (("abc", 1), ("abc", 2), ("def-dirty", 1)):
-        monkeypatch.setattr(loop, "code_version", lambda: version)
-        monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
-        loop.record_provenance(progress)
+        monkeypatch.setattr(provenance, "code_version", lambda version=version: version)
+        monkeypatch.setattr(torch, "get_num_threads", lambda threads=threads: threads)
+        provenance.record_provenance(progress)
     assert progress.code_version == "abc + def-dirty"
     assert progress.torch_threads == "1 + 2"
 
@@ -149,6 +151,12 @@ def test_a_resumed_metrics_log_keeps_pretraining_rows_and_drops_rows_after_the_c
         "step,red_loss,pretraining_iteration,critic_loss", "-50,2.0,50,", "0,1.0,100,", "100,,,0.5"]
 
 
+def test_a_resumed_metrics_log_drops_a_row_cut_short_by_a_kill(tmp_path):
+    (tmp_path / "metrics.csv").write_text("step,critic_loss\n100,0.5\n150,0.4\n2")  # killed while writing step 200
+    MetricsLog(tmp_path, tensorboard=False, resume_step=150)
+    assert (tmp_path / "metrics.csv").read_text() == "step,critic_loss\n100,0.5\n150,0.4\n"
+
+
 def test_make_expert_data_end_to_end(tmp_path):
     result = run_command("env=inverted_pendulum", "steps=300", "training.start=100", "model.hidden_size=32",
                          "evaluation.interval=150", "evaluation.episodes=1", "logging.progress_bar=false",
@@ -192,14 +200,36 @@ def test_make_expert_data_refuses_a_work_dir_whose_run_saved_no_checkpoint(tmp_p
     (["algorithm=BC", "imitation.trajectories=500"], "imitation.trajectories=500 but Minari dataset"),
     (["env.dataset.id=nobody/none/expert-v0"], "expert dataset 'nobody/none/expert-v0' not found"),
     (["resume=/nonexistent/run"], "is not a run directory"),
+    (["algorithm=SAC", "env.id=NotAnEnv-v0"], "env.id=NotAnEnv-v0 cannot be made (Environment `NotAnEnv` doesn't exist"),
+    (["algorithm=SAC", "+env.kwargs.bogus=1"], "env.kwargs={'bogus': 1} do not fit env.id=InvertedPendulum-v5"),
+    (["hydra.run.dir=/proc/x"], "hydra.run.dir=/proc/x cannot be written (No such file or directory in /proc)"),
+    (["-m", "seed=1,2", "hydra.sweep.dir=/proc/y"], "hydra.sweep.dir=/proc/y cannot be written"),
 ])
-def test_bad_input_stops_with_one_line(arguments, message):
+def test_bad_input_stops_with_one_line(arguments, message, tmp_path):
+    run_dir = [] if any(a.startswith("hydra.") for a in arguments) else [f"hydra.run.dir={tmp_path / 'run'}"]
     result = run_command("algorithm=BC" if "algorithm" not in arguments[0] else arguments[0], *TINY,
-                         *[a for a in arguments if not a.startswith("algorithm")])
-    assert result.returncode != 0
+                         *[a for a in arguments if not a.startswith("algorithm")], *run_dir)
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert message in result.stderr
+    assert not (tmp_path / "run").exists()  # no stub run folder (.hydra/, an empty log) is left behind
+
+
+def test_a_run_directory_under_a_file_is_refused_before_hydra_creates_it(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    result = run_command("algorithm=SAC", *TINY, f"hydra.run.dir={tmp_path / 'file' / 'run'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (f"error: hydra.run.dir={tmp_path / 'file' / 'run'} cannot be "
+                                                      f"created: {tmp_path / 'file'} is not a directory; choose "
+                                                      f"another hydra.run.dir")
+
+
+def test_a_failed_command_keeps_a_run_folder_that_holds_more_than_hydras_stub(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = run_command("algorithm=SAC", *TINY, "env.id=NotAnEnv-v0", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / ".hydra").is_dir()
 
 
 def test_dataset_of_another_env_is_refused(tmp_path):
@@ -212,8 +242,8 @@ def test_non_finite_loss_stops_the_run_and_keeps_checkpoint_and_metrics(tmp_path
     original = SoftActorCritic.update
     calls = []
 
-    def update_then_diverge(self, batch, critic_loss=None):
-        metrics = original(self, batch, critic_loss)
+    def update_then_diverge(self, batch, *args, **kwargs):
+        metrics = original(self, batch, *args, **kwargs)
         calls.append(1)
         return metrics | ({"critic_loss": torch.tensor(float("nan"))} if len(calls) > 120 else {})
 

@@ -18,10 +18,11 @@ from omegaconf import DictConfig
 
 from algorithms import algorithm_class
 from envs.make import make_env
+from errors import UserError
+from training.build import load_task_expert
 from training.command_line import check_group_option
 from training.config import check_config
-from training.errors import UserError
-from training.loop import load_task_expert, train
+from training.loop import train
 
 START_METHODS = ("auto", "forkserver", "spawn", "fork")
 

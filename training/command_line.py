@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from training.errors import UserError
+from errors import UserError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -65,10 +65,11 @@ def check_group_option(group: str, value: str) -> None:
         raise UserError(f"unknown {group} '{value}'; choose one of: {', '.join(options)}")
 
 
-def compose_config(config_name: str, overrides: list[str]) -> DictConfig:
-    """conf/<config_name>.yaml composed with `overrides`, outside any Hydra app."""
+def compose_config(config_name: str, overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+    """conf/<config_name>.yaml composed with `overrides`, outside any Hydra app (with Hydra's own settings
+    under `hydra` if `return_hydra_config`)."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        return compose(config_name=config_name, overrides=overrides)
+        return compose(config_name=config_name, overrides=overrides, return_hydra_config=return_hydra_config)
 
 
 def _all_keys(config: DictConfig, prefix: str = "") -> list[str]:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from errors import UserError
 from models.mlp import ACTIVATIONS
-from training.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,6 @@ def check_config(cfg: DictConfig) -> None:
     if cfg.model.log_std_min >= cfg.model.log_std_max:
         raise UserError("model.log_std_min must be below model.log_std_max")
     resolve_device(cfg.device)
-
-
-def check_choice(options: DictConfig, key: str, allowed: tuple[str, ...], prefix: str = "algorithm") -> None:
-    """Raise UserError unless options[key] is one of `allowed`."""
-    if options[key] not in allowed:
-        raise UserError(f"{prefix}.{key}={options[key]} is unknown; use one of {', '.join(map(str, allowed))}")
 
 
 def resolve_device(name: str) -> torch.device:

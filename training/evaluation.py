@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from data.expert import read_episodes
 from data.transitions import RowLayout, Transitions
-from training.errors import UserError
+from errors import UserError
 
 Policy = Callable[[np.ndarray], np.ndarray]
 

@@ -22,7 +22,11 @@ class MetricsLog:
             self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step)
 
     def _truncate_after(self, step: int) -> None:
-        """Keep the rows up to `step` (the resumed checkpoint's); later ones will be written again."""
+        """Keep the rows up to `step` (the resumed checkpoint's); later ones will be written again. A last line
+        cut short by a kill mid-write is dropped first."""
+        text = self.path.read_text()
+        if not text.endswith("\n"):
+            self.path.write_text(text[:text.rfind("\n") + 1])
         self.columns, rows = self._read()
         self._rewrite([row for row in rows if float(row["step"]) <= step])
 

@@ -6,67 +6,28 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
-from algorithms import algorithm_class
-from algorithms.base import Algorithm
-from algorithms.sac import SoftActorCritic
-from data.expert import ExpertData, load_expert
+from algorithms.bc import pretrain_actor
 from data.memory import ReplayMemory
 from envs.absorbing import absorbing_state
-from envs.make import make_env
-from training.checkpoint import load_checkpoint, save_checkpoint
-from training.config import check_config, resolve_device
-from training.errors import UserError
-from training.evaluation import Episodes, evaluate, normalised_score, reference_returns
-from training.logger import METRICS_NAME, MetricsLog
+from envs.state import environment_state, restore_environment_state
+from errors import UserError
+from training.build import build_run
+from training.checkpoint import NonFiniteLossError, save_run
+from training.evaluation import evaluate, normalised_score
 from training.plots import plot_run
-from training.provenance import code_version
-
+from training.reward_correlation import reward_correlations
+from training.run import Progress, Run
 
 logger = logging.getLogger(__name__)
 AGENT_NAME = "agent.pt"  # the trained SAC learner's weights alone, for reuse (e.g. as an expert)
 BEST_AGENT_NAME = "agent_best.pt"  # the weights at the evaluation with the highest mean return so far
-
-
-class NonFiniteLossError(RuntimeError):
-    """A loss or parameter became NaN/inf; the run stops and keeps its last good checkpoint."""
-
-
-@dataclass
-class Progress:
-    """Loop counters saved in checkpoints."""
-
-    step: int = 0
-    episodes: int = 0
-    evaluations: list[dict] = field(default_factory=list)
-    recent_returns: list[float] = field(default_factory=list)  # training episodes since the last log row
-    code_version: str = ""  # the code that ran it: "a + b" when it was resumed with other code
-    torch_threads: str = ""  # likewise; a seed repeats bit for bit only with the same thread count
-
-
-@dataclass
-class Run:
-    """Everything one run builds before its first step."""
-
-    cfg: DictConfig
-    run_dir: Path
-    method: Algorithm
-    sac: SoftActorCritic
-    env: gym.Env
-    eval_envs: list[gym.Env]
-    memory: ReplayMemory | None
-    references: tuple[float, float]  # (random, expert) returns
-    log: MetricsLog
-    progress: Progress
 
 
 def train(cfg: DictConfig, run_dir: Path) -> float:
@@ -74,7 +35,7 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     run = build_run(cfg, Path(run_dir))
     try:
         if run.progress.step == 0 and not run.progress.evaluations:
-            run.method.pretrain(lambda step, metrics: write_row(run, step, metrics))
+            pretrain(run)
             if run.cfg.imitation.mix_expert_data == "prefill_memory" and run.memory is not None:
                 run.memory.extend(run.method.prefill_rows())
         if run.method.interacts_with_env:
@@ -91,73 +52,44 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     return finish(run)
 
 
-def build_run(cfg: DictConfig, run_dir: Path) -> Run:
-    check_config(cfg)
-    method_class = algorithm_class(cfg.algorithm["class"])
-    method_class.check_config(cfg)
-    if not cfg.resume and (run_dir / METRICS_NAME).exists():  # a fresh run would overwrite them
-        raise UserError(f"run directory {run_dir} already holds a run's {METRICS_NAME}; continue that run with "
-                        f"resume={run_dir} (if it saved a checkpoint), or choose an empty directory")
-    device = resolve_device(cfg.device)
-    seed_everything(cfg.seed)
-    absorbing = cfg.imitation.absorbing
-    env = make_env(cfg.env, absorbing)
-    eval_envs = [make_env(cfg.env, absorbing) for _ in range(cfg.evaluation.episodes)]
-    sac, method, memory = build_learner(cfg, env, device)
-    expert = method.expert
-    references = reference_returns(cfg.env, expert.metadata if expert else None) if cfg.evaluation.normalise \
-        else (0.0, 1.0)  # identity normalisation: scores are raw returns
-    run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = load_checkpoint(run_dir) if cfg.resume else None
-    if cfg.resume and checkpoint is None:
-        raise UserError(f"resume={cfg.resume} holds no checkpoint.pt; give the directory of a run that saved one")
-    progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
-    record_provenance(progress)
-    log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None)
-    if not checkpoint:
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"
-                + (f" (resumed at step {progress.step})" if checkpoint else ""))
-    return Run(cfg, run_dir, method, sac, env, eval_envs, memory, references, log, progress)
+def pretrain(run: Run) -> None:
+    """Before the first environment step: BC pre-training of the actor (bc_pretraining.iterations), then
+    whatever the method fits to the expert data alone."""
+    def log(step: int, metrics: dict) -> None:
+        write_row(run, step, metrics)
 
-
-def build_learner(cfg: DictConfig, env: gym.Env, device: torch.device
-                  ) -> tuple[SoftActorCritic, Algorithm, ReplayMemory | None]:
-    """The untrained SAC learner, method (with its expert data) and replay memory of a run on env: the parts
-    a checkpoint restores."""
-    obs_size, action_size = env.observation_space.shape[0], env.action_space.shape[0]
-    expert = load_task_expert(cfg, env, device)
-    sac = SoftActorCritic.from_config(cfg, obs_size, action_size).to(device)
-    method_class = algorithm_class(cfg.algorithm["class"])
-    method = method_class(cfg, sac, expert)
-    memory = None
-    if method_class.interacts_with_env and not cfg.imitation.offline:
-        memory = ReplayMemory(min(cfg.memory.size, cfg.steps + cfg.steps // 2), obs_size, action_size, device)
-    return sac, method, memory
-
-
-def load_task_expert(cfg: DictConfig, env: gym.Env, device: torch.device) -> ExpertData | None:
-    """The expert data of the run's method, checked against the task's env (None if the method needs none)."""
-    if not algorithm_class(cfg.algorithm["class"]).needs_expert_data(cfg):
-        return None
-    raw_obs = gym.spaces.Box(-np.inf, np.inf, (env.observation_space.shape[0] - int(cfg.imitation.absorbing),))
-    return load_expert(cfg.env, cfg.imitation, raw_obs, env.unwrapped.action_space, cfg.seed, device)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    if run.cfg.bc_pretraining.iterations > 0:
+        pretrain_actor(run.sac.actor, run.method.expert, run.cfg.bc_pretraining, run.cfg.training.batch_size,
+                       run.cfg.logging, log)
+    run.method.pretrain(log)
 
 
 class Collector:
-    """Steps the training env with the stochastic policy and stores each transition in the replay memory."""
+    """Steps the training env with the stochastic policy and stores each transition in the replay memory.
+
+    A resumed run continues the episode its checkpoint was taken in, with the environment's saved state, so
+    that it repeats an uninterrupted run exactly; for a task whose state cannot be saved it starts a new one.
+    """
 
     def __init__(self, run: Run):
         self.run, self.env, self.memory = run, run.env, run.memory
         self.obs, _ = self.env.reset(seed=run.cfg.seed + run.progress.step)
         self.episode_return = 0.0
+        episode = run.episode_in_progress
+        if episode is not None and episode["environment"] is not None:
+            restore_environment_state(self.env, episode["environment"])
+            self.obs, self.episode_return = episode["obs"], episode["episode_return"]
+            return
+        if run.progress.step > 0:
+            logger.warning(f"the state of env={run.cfg.env.name} cannot be saved, so the resumed run starts a new "
+                           f"episode where the interrupted one was mid-episode; its metrics will differ from an "
+                           f"uninterrupted run's from here on")
         run.method.episode_started(run.progress.episodes)
+
+    def state(self) -> dict:
+        """The episode in progress, for a checkpoint."""
+        return {"environment": environment_state(self.env), "obs": self.obs.copy(),
+                "episode_return": self.episode_return}
 
     def step(self) -> float | None:
         """One environment step; returns the episode's return when the step ended it."""
@@ -203,7 +135,7 @@ def run_steps(run: Run) -> None:
         if step % cfg.evaluation.interval == 0:
             record_evaluation(run)
         if step % cfg.checkpoint.interval == 0:
-            save_run(run)
+            save_run(run, collector.state() if collector is not None else None)
         bar.update(1)
     bar.close()
 
@@ -267,59 +199,6 @@ def stochastic_evaluation(run: Run) -> dict[str, float]:
         returns = evaluate(run.sac.act, run.eval_envs, seed=run.cfg.seed + 10**6).returns
     return {"eval_return_stochastic": float(returns.mean()),
             "eval_score_stochastic": float(normalised_score(returns, *run.references).mean())}
-
-
-def reward_correlations(learned: torch.Tensor, episodes: Episodes) -> dict[str, float]:
-    """Pearson's r of a learned reward with the true one, over transitions (`reward_correlation`) and over
-    the episodes' returns (`return_correlation`, the number IQ-Learn's authors report)."""
-    learned_returns = torch.zeros(len(episodes.returns), dtype=torch.float64).index_add_(
-        0, episodes.episode, learned.double())
-    return {"reward_correlation": pearson_correlation(learned, episodes.transitions.reward),
-            "return_correlation": pearson_correlation(learned_returns, torch.as_tensor(episodes.returns))}
-
-
-def pearson_correlation(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Pearson's r; NaN when either side is constant (the correlation is then undefined)."""
-    x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
-    denominator = (x.norm() * y.norm()).item()
-    return (x @ y).item() / denominator if denominator > 0 else float("nan")
-
-
-def save_run(run: Run) -> None:
-    parameters = torch.cat([p.detach().reshape(-1) for p in run.sac.parameters()])
-    if not torch.isfinite(parameters).all():
-        raise NonFiniteLossError("non-finite network parameters")
-    save_checkpoint(run.run_dir, {
-        "progress": run.progress, "sac": run.sac.state_dict(), "optimisers": run.sac.optimiser_state(),
-        "method": run.method.state_dict(), "memory": run.memory.state_dict() if run.memory else None,
-        "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
-    })
-
-
-def restore(checkpoint: dict, sac: SoftActorCritic, method: Algorithm, memory: ReplayMemory | None) -> Progress:
-    sac.load_state_dict(checkpoint["sac"])
-    sac.load_optimiser_state(checkpoint["optimisers"])
-    method.load_state_dict(checkpoint["method"])
-    if memory is not None:
-        memory.load_state_dict(checkpoint["memory"])
-    random.setstate(checkpoint["rng"]["python"])
-    np.random.set_state(checkpoint["rng"]["numpy"])
-    torch.set_rng_state(checkpoint["rng"]["torch"])
-    return checkpoint["progress"]
-
-
-def record_provenance(progress: Progress) -> None:
-    """Note the code version and torch thread count that start (or resume) the run, at the start: the code may
-    change later."""
-    progress.code_version = appended(progress.code_version, code_version())
-    progress.torch_threads = appended(progress.torch_threads, str(torch.get_num_threads()))
-
-
-def appended(history: str, entry: str) -> str:
-    """`history` ("a + b") with `entry` added at the end, unless it already holds it."""
-    if not history:
-        return entry
-    return history if entry in history.split(" + ") else f"{history} + {entry}"
 
 
 def finish(run: Run) -> float:

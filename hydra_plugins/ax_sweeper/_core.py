@@ -23,7 +23,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from training.errors import UserError, exit_on_user_error
+from errors import UserError, exit_on_user_error
 
 log = logging.getLogger(__name__)
 EXPERIMENT_FILE = "ax_experiment.json"

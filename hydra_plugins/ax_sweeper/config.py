@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -16,18 +16,18 @@ class EarlyStopConfig:
 
 @dataclass
 class ExperimentConfig:
-    name: Optional[str] = None
+    name: str | None = None
     objective_name: str = "objective"
     minimize: bool = True
-    parameter_constraints: Optional[List[str]] = None
-    outcome_constraints: Optional[List[str]] = None
-    status_quo: Optional[Dict[str, Any]] = None
+    parameter_constraints: list[str] | None = None
+    outcome_constraints: list[str] | None = None
+    status_quo: dict[str, Any] | None = None
 
 
 @dataclass
 class ClientConfig:
     verbose_logging: bool = False
-    random_seed: Optional[int] = None
+    random_seed: int | None = None
 
 
 @dataclass
@@ -36,7 +36,7 @@ class AxConfig:
     early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     client: ClientConfig = field(default_factory=ClientConfig)
-    params: Dict[str, Any] = field(default_factory=dict)  # key -> {type: range|choice|fixed, bounds|values|value, ...}
+    params: dict[str, Any] = field(default_factory=dict)  # key -> {type: range|choice|fixed, bounds|values|value, ...}
     is_noisy: bool = True  # a returned float has unknown noise (inferred) rather than none
 
 
@@ -45,7 +45,7 @@ class AxSweeperConf:
     _target_: str = "hydra_plugins.ax_sweeper.ax_sweeper.AxSweeper"
     max_batch_size: int = 1  # trials asked of Ax and handed to the launcher at once (parallel with joblib etc.)
     generation_method: str = "fast"  # fast | quality | random_search (Ax's generation strategies)
-    initialization_budget: Optional[int] = None  # Sobol trials before Bayesian optimisation (null = Ax's default)
+    initialization_budget: int | None = None  # Sobol trials before Bayesian optimisation (null = Ax's default)
     ax_config: AxConfig = field(default_factory=AxConfig)
 
 

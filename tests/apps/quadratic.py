@@ -2,15 +2,10 @@
 (0.8, 0.9] is refused as a user error, x < 0.02 scores NaN."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import hydra
+from omegaconf import DictConfig
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, where hydra_plugins/ lives
-
-import hydra  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
-
-from training.errors import UserError, exit_on_user_error, in_sweep_job  # noqa: E402
+from errors import UserError, exit_on_user_error, in_sweep_job
 
 
 @hydra.main(version_base=None, config_path=".", config_name="quadratic")

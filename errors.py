@@ -1,9 +1,14 @@
-"""User mistakes: reported as one line naming the problem and the fix, never as a traceback."""
+"""User mistakes: reported as one line naming the problem and the fix, never as a traceback.
+
+A leaf module: every layer (algorithms, data, training, hydra_plugins, scripts) imports it, and it imports
+nothing of the project.
+"""
 from __future__ import annotations
 
 import contextlib
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 
 class UserError(Exception):
@@ -25,6 +30,12 @@ def exit_on_user_error(in_sweep: bool = False) -> Iterator[None]:
         if in_sweep:
             raise JobFailed(str(error)) from None
         raise SystemExit(2) from None
+
+
+def check_choice(options: Any, key: str, allowed: tuple[str, ...], prefix: str = "algorithm") -> None:
+    """Raise UserError unless options[key] is one of `allowed`."""
+    if options[key] not in allowed:
+        raise UserError(f"{prefix}.{key}={options[key]} is unknown; use one of {', '.join(map(str, allowed))}")
 
 
 def in_sweep_job() -> bool:
