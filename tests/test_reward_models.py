@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch import nn
 
 from algorithms import algorithm_class
 from algorithms.adril import relabelled_rewards
@@ -107,7 +108,8 @@ def test_red_reward_is_highest_on_the_expert_data_it_was_fitted_to():
     torch.manual_seed(0)
     obs, action = torch.randn(256, 4) * 0.1 + 1.0, torch.full((256, 1), 0.5)
     method = build("RED", expert_data(obs, action), "algorithm.pretraining_iterations=600",
-                   "algorithm.network.learning_rate=3e-3", "training.batch_size=64")
+                   "algorithm.network.learning_rate=3e-3", "training.batch_size=64",
+                   "algorithm.bandwidth_median=matched_pairs")
     method.pretrain(lambda step, metrics: None)
     on_expert = method.relabel(batch_of(obs, action)).reward
     elsewhere = method.relabel(batch_of(torch.randn(256, 4) * 2, torch.rand(256, 1) * 2 - 1)).reward
@@ -118,6 +120,32 @@ def test_red_reward_is_highest_on_the_expert_data_it_was_fitted_to():
     assert (calibration >= math.exp(-1) - 1e-6).float().mean().item() == pytest.approx(0.5, abs=1 / 64)
     method.predictor.load_state_dict(method.target.state_dict())
     assert torch.allclose(method.relabel(batch_of(obs, action)).reward, torch.ones(256))
+
+
+class ModeDependent(nn.Module):
+    """A stand-in predictor: 2x in training mode, x + 0.5 in eval mode."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x if self.training else x + 0.5
+
+
+@pytest.mark.parametrize("pairs, median", [
+    # predictions 2x = (0, 2, 6) against targets x = (0, 1, 3), every pair: squared errors
+    # 0 1 9 / 4 1 1 / 36 25 9, median 4 (mean over the two equal features, so not their sum, 8)
+    ("all_pairs", 4.0),
+    # predictions x + 0.5 against x, each row with its own target: 0.25 each
+    ("matched_pairs", 0.25),
+])
+def test_red_bandwidth_is_one_over_the_median_squared_error_of_the_first_expert_batch(pairs, median):
+    x = torch.tensor([[0.0], [1.0], [3.0], [50.0], [60.0]])  # rows past the first batch (3) must not count
+    method = build("RED", expert_data(x, x), "training.batch_size=3", f"algorithm.bandwidth_median={pairs}")
+    method.predictor, method.target = ModeDependent(), nn.Identity()
+    assert method.calibrated_bandwidth() == pytest.approx(1 / median)
+    assert not method.predictor.training  # rewards are computed in eval mode
+
+
+def test_red_default_is_the_reference_all_pairs_median():
+    assert make_config("algorithm=RED").algorithm.bandwidth_median == "all_pairs"
 
 
 # DRIL -----------------------------------------------------------------------------------------------------
