@@ -180,15 +180,30 @@ def test_adril_rewards_follow_its_rounds():
     assert relabelled_rewards(is_expert, steps, 2600, 0, 5, 4).tolist() == [1.0, 0.0, 0.0, 0.0]
 
 
-def test_sqil_batches_are_half_expert_with_rewards_one_and_zero():
-    torch.manual_seed(0)
+def test_sqil_preset_alternates_whole_expert_batches_rewarded_one_and_agent_batches_rewarded_zero():
     obs, action = torch.randn(20, 4), torch.rand(20, 1)
-    method = build("SQIL", expert_data(obs, action))
+    method = build("SQIL", expert_data(obs, action, episodes=2))
     seen = []
     method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
-    method.learner_update(batch_of(torch.randn(10, 4), torch.rand(10, 1)), batch_of(obs[:10], action[:10]))
-    assert seen[0].reward.tolist() == [1.0] * 5 + [0.0] * 5
-    assert torch.equal(seen[0].obs[:5], obs[:5])
+    agent, expert = batch_of(torch.randn(8, 4), torch.rand(8, 1)), batch_of(obs[:8], action[:8])
+    for _ in range(3):
+        method.learner_update(agent, expert)
+    assert [torch.equal(b.obs, rows.obs) for b, rows in zip(seen, (expert, agent, expert))] == [True] * 3
+    assert [b.reward.tolist() for b in seen] == [[1.0] * 8, [0.0] * 8, [1.0] * 8]
+
+
+def test_sqil_with_balanced_off_sees_half_expert_and_half_agent_rows_in_every_batch():
+    torch.manual_seed(0)
+    obs, action = torch.randn(20, 4), torch.rand(20, 1)
+    method = build("SQIL", expert_data(obs, action), "algorithm.balanced=false")
+    seen = []
+    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
+    agent = batch_of(torch.randn(10, 4), torch.rand(10, 1))
+    for _ in range(2):
+        method.learner_update(agent, batch_of(obs[:10], action[:10]))
+    for batch in seen:
+        assert batch.reward.tolist() == [1.0] * 5 + [0.0] * 5
+        assert torch.equal(batch.obs[:5], obs[:5]) and torch.equal(batch.obs[5:], agent.obs[5:])
 
 
 def test_balanced_adril_alternates_whole_expert_and_agent_batches():
