@@ -233,6 +233,7 @@ def test_adril_takes_the_loops_episode_count_so_a_resumed_run_relabels_like_an_u
 @pytest.mark.parametrize("algorithm, extra", [
     ("DRIL", ("algorithm.pretraining_iterations=60",)), ("RED", ("algorithm.pretraining_iterations=60",)),
     ("GMMIL", ()), ("PWIL", ()), ("AdRIL", ("algorithm.update_freq=50",)), ("SQIL", ()),
+    ("SQIL", ("imitation.absorbing_bootstrap=reference",)),
     ("GMMIL", ("imitation.mix_expert_data=prefill_memory",)), ("GMMIL", ("imitation.state_only=true",)),
     ("RED", ("algorithm.pretraining_iterations=60", "imitation.mix_expert_data=mixed_batch")),
 ])
