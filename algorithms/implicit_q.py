@@ -40,6 +40,9 @@ class ImplicitQAlgorithm(Algorithm):
         if cfg.imitation.absorbing:
             raise UserError(f"algorithm={options.name} masks true terminations and bootstraps through time limits; "
                             f"it does not support DAC absorbing states: set imitation.absorbing=false")
+        if cfg.imitation.absorbing_bootstrap != "exact":  # without absorbing states both forms are the same
+            raise UserError(f"imitation.absorbing_bootstrap={cfg.imitation.absorbing_bootstrap} does not apply to "
+                            f"algorithm={options.name}, which has no absorbing states; leave it at exact")
 
     def learner_update(self, agent: Transitions | None, expert: Transitions) -> dict[str, torch.Tensor]:
         batch, is_expert = self.agent_then_expert(agent, expert)

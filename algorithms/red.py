@@ -2,8 +2,11 @@
 to a fixed random network on expert data only; the reward exp(-sigma * mean_k (f_hat_k(x) - f_k(x))^2) is high
 where the predictor matches, i.e. on the expert's support. Neither network changes online.
 
-sigma is algorithm.reward_bandwidth_scale, or, when that is null, 1 / the median prediction error over the
-first batch of expert rows (matched pairs), which puts the median expert reward at exp(-1).
+sigma is algorithm.reward_bandwidth_scale, or, when that is null, 1 / a median squared error over the first batch
+of expert rows (algorithm.bandwidth_median): by default, as the Pragmatic Look suite, over every (prediction i,
+target j) pair of the batch with the predictor in training mode (dropout active), a much broader kernel whose
+rewards are near 1 almost everywhere and highest near the expert; or over matched pairs (i = j) with the predictor
+in eval mode, which puts the median expert reward at exp(-1).
 """
 from __future__ import annotations
 
@@ -13,7 +16,20 @@ from omegaconf import DictConfig
 from algorithms.base import Algorithm, LogFn
 from algorithms.bc import fit_to_expert_data
 from data.transitions import Transitions
+from errors import check_choice
 from models.discriminator import regularised_mlp
+
+BANDWIDTH_MEDIANS = ("all_pairs", "matched_pairs")
+
+
+def median_bandwidth(prediction: torch.Tensor, target: torch.Tensor, pairs: str) -> float:
+    """1 / the median squared error (mean over features) between predictions and targets of a calibration batch:
+    over every (prediction i, target j) pair (`all_pairs`) or of each row with its own target (`matched_pairs`)."""
+    if pairs == "all_pairs":
+        errors = ((prediction[:, None, :] - target[None, :, :]) ** 2).mean(dim=2)
+    else:
+        errors = ((prediction - target) ** 2).mean(dim=1)
+    return 1.0 / errors.median().item()
 
 
 class RED(Algorithm):
@@ -33,6 +49,11 @@ class RED(Algorithm):
                                          output_size=size).to(device).eval()  # train mode only while fitted
         self.bandwidth = options.reward_bandwidth_scale
 
+    @classmethod
+    def check_config(cls, cfg: DictConfig) -> None:
+        super().check_config(cfg)
+        check_choice(cfg.algorithm, "bandwidth_median", BANDWIDTH_MEDIANS)
+
     def features(self, batch: Transitions) -> torch.Tensor:
         return batch.obs if self.state_only else torch.cat([batch.obs, batch.action], dim=1)
 
@@ -51,10 +72,18 @@ class RED(Algorithm):
                            "red_loss")
         self.predictor.eval()
         if self.bandwidth is None:
-            with torch.no_grad():
-                calibration = self.expert.all()
-                first = calibration.map(lambda field: field[:self.cfg.training.batch_size])
-                self.bandwidth = 1.0 / self.prediction_error(first).median().item()
+            self.bandwidth = self.calibrated_bandwidth()
+
+    @torch.no_grad()
+    def calibrated_bandwidth(self) -> float:
+        """sigma from the first batch of expert rows (algorithm.bandwidth_median); leaves the predictor in eval mode."""
+        pairs = self.options.bandwidth_median
+        first = self.expert.all().map(lambda field: field[:self.cfg.training.batch_size])
+        x = self.features(first)
+        self.predictor.train(pairs == "all_pairs")  # the reference calibrates before switching dropout off
+        prediction = self.predictor(x)
+        self.predictor.eval()
+        return median_bandwidth(prediction, self.target(x), pairs)
 
     @torch.no_grad()
     def relabel(self, batch: Transitions, expert: Transitions | None = None) -> Transitions:

@@ -1,9 +1,15 @@
 """Soft actor-critic (Haarnoja et al., 2018): the learner every method of the suite trains.
 
 Twin (or N) critics evaluated as one batched network, a Polyak-averaged target, a tanh-Gaussian actor and a
-learned or fixed temperature. With absorbing states on (DAC), the next state's indicator masks the bootstrap
-action and its entropy, and rows whose current state is absorbing are left out of the actor and temperature
-losses (docs/ALGORITHMS.md §2.3, §20.1).
+learned or fixed temperature. With absorbing states on, `absorbing_bootstrap` says how they are treated
+(docs/ALGORITHMS.md §2.3, §20.1):
+
+    exact      (DAC) the next state's indicator masks the bootstrap action and its entropy, so Q(s_abs, 0) is
+               bootstrapped exactly, and rows whose current state is absorbing are left out of the actor and
+               temperature losses (normalised by the weight of the rows that count);
+    reference  (the Pragmatic Look suite) the current state's indicator masks the bootstrap action and its
+               entropy, and only the entropy terms of the actor and temperature losses are weighted and masked;
+               the actor's -Q term counts on every row and the losses are means over the whole batch.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from algorithms.bc import bc_loss
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
+from training.config import ABSORBING_BOOTSTRAPS
 
 CriticLoss = Callable[[Transitions], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 ActorValue = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (s, a) -> the value the actor maximises
@@ -31,8 +38,10 @@ class SoftActorCritic(nn.Module):
                  discount: float = 0.99, polyak_factor: float = 0.995, target_temperature: float = -1.0,
                  learn_temperature: bool = True, initial_temperature: float = 1.0, critic_learning_rate: float = 3e-4,
                  actor_learning_rate: float = 3e-4, temperature_learning_rate: float = 3e-4,
-                 absorbing: bool = False, bc_aux_loss: bool = False):
+                 absorbing: bool = False, absorbing_bootstrap: str = "exact", bc_aux_loss: bool = False):
         super().__init__()
+        if absorbing_bootstrap not in ABSORBING_BOOTSTRAPS:
+            raise ValueError(f"absorbing_bootstrap={absorbing_bootstrap!r}; use one of {ABSORBING_BOOTSTRAPS}")
         self.obs_size, self.action_size = obs_size, action_size
         self.actor = SquashedGaussianActor(obs_size, action_size, hidden_size, depth, activation, log_std_min,
                                            log_std_max)
@@ -42,6 +51,7 @@ class SoftActorCritic(nn.Module):
         self.discount, self.polyak_factor = discount, polyak_factor
         self.target_entropy = target_temperature * action_size
         self.learn_temperature, self.absorbing, self.bc_aux_loss = learn_temperature, absorbing, bc_aux_loss
+        self.absorbing_bootstrap = absorbing_bootstrap
         self.actor_optimiser = torch.optim.AdamW(self.actor.parameters(), lr=actor_learning_rate, weight_decay=0.0,
                                                  fused=True)
         self.critic_optimiser = torch.optim.AdamW(self.critic.parameters(), lr=critic_learning_rate,
@@ -58,7 +68,8 @@ class SoftActorCritic(nn.Module):
                    target_temperature=rl.target_temperature, learn_temperature=rl.learn_temperature,
                    initial_temperature=rl.initial_temperature, critic_learning_rate=cfg.training.learning_rate,
                    actor_learning_rate=rl.actor_learning_rate, temperature_learning_rate=rl.temperature_learning_rate,
-                   absorbing=cfg.imitation.absorbing, bc_aux_loss=cfg.imitation.bc_aux_loss)
+                   absorbing=cfg.imitation.absorbing, absorbing_bootstrap=cfg.imitation.absorbing_bootstrap,
+                   bc_aux_loss=cfg.imitation.bc_aux_loss)
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -75,24 +86,30 @@ class SoftActorCritic(nn.Module):
         """1 where the state is the absorbing state (indicator coordinate), else 0."""
         return obs[:, -1] if self.absorbing else torch.zeros_like(obs[:, 0])
 
-    @torch.no_grad()
-    def soft_value(self, next_obs: torch.Tensor) -> torch.Tensor:
-        """Target soft value V(s') = min_j Qbar_j(s', a') - alpha log pi(a'|s'), a' ~ pi(.|s').
+    def bootstrap_mask(self, batch: Transitions) -> torch.Tensor:
+        """True on rows whose bootstrap takes the absorbing action 0 without an entropy bonus: where the next state
+        is absorbing (exact) or, as the reference has it, where the current state is."""
+        flagged = batch.obs if self.absorbing_bootstrap == "reference" else batch.next_obs
+        return self.absorbing_flag(flagged).bool()
 
-        At an absorbing s' the only action is 0 and there is no entropy bonus. The log-probability is taken
-        of the sampled action before it is replaced, and masking uses `where`, so a NaN in a masked entry
-        cannot leak into the target.
+    @torch.no_grad()
+    def soft_value(self, next_obs: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
+        """Target soft value V(s') = min_j Qbar_j(s', a') - alpha log pi(a'|s'), a' ~ pi(.|s'); on `masked` rows
+        a' = 0 and there is no entropy bonus.
+
+        The log-probability is taken of the sampled action before it is replaced, and masking uses `where`, so a
+        NaN in a masked entry cannot leak into the target.
         """
         next_action, next_log_prob = self.actor.sample(next_obs)
-        absorbing = self.absorbing_flag(next_obs).bool()
-        next_action = torch.where(absorbing[:, None], torch.zeros_like(next_action), next_action)
-        entropy_term = torch.where(absorbing, torch.zeros_like(next_log_prob), self.alpha * next_log_prob)
+        next_action = torch.where(masked[:, None], torch.zeros_like(next_action), next_action)
+        entropy_term = torch.where(masked, torch.zeros_like(next_log_prob), self.alpha * next_log_prob)
         return self.target_critic.min(next_obs, next_action) - entropy_term
 
     @torch.no_grad()
     def critic_target(self, batch: Transitions) -> torch.Tensor:
         """y = r + (1 - d) gamma V(s'): time-limit cuts (d = 0) bootstrap."""
-        return batch.reward + (1 - batch.terminal) * self.discount * self.soft_value(batch.next_obs)
+        next_value = self.soft_value(batch.next_obs, self.bootstrap_mask(batch))
+        return batch.reward + (1 - batch.terminal) * self.discount * next_value
 
     def soft_bellman_loss(self, batch: Transitions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Sum over critics of the importance-weighted squared error to the shared target."""
@@ -103,18 +120,19 @@ class SoftActorCritic(nn.Module):
 
     def actor_and_temperature_losses(self, batch: Transitions, actor_value: ActorValue | None = None
                                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Weighted actor loss alpha log pi - Q (min over critics unless a method supplies `actor_value`) and
-        temperature loss, both masked on absorbing states."""
+        """Actor loss alpha log pi - Q (min over critics unless a method supplies `actor_value`) and temperature
+        loss, weighted and masked on absorbing states as `absorbing_bootstrap` says."""
         action, log_prob = self.actor.sample(batch.obs)
         mask = batch.weight * (1 - self.absorbing_flag(batch.obs))
-        normaliser = mask.sum().clamp_min(1e-8)
         alpha = self.alpha
         value = (actor_value or self.critic.min)(batch.obs, action)
-        # `where`, not a product, so that a non-finite value on a masked row cannot reach the sums
-        actor_loss = torch.where(mask > 0, mask * (alpha.detach() * log_prob - value), 0).sum() / normaliser
-        temperature_loss = -torch.where(mask > 0, mask * alpha * (log_prob.detach() + self.target_entropy),
-                                        0).sum() / normaliser
-        return actor_loss, temperature_loss, log_prob.detach()
+        temperature_terms = -masked_product(mask, alpha * (log_prob.detach() + self.target_entropy))
+        if self.absorbing_bootstrap == "reference":
+            actor_loss = (masked_product(mask, alpha.detach() * log_prob) - value).mean()
+            return actor_loss, temperature_terms.mean(), log_prob.detach()
+        normaliser = mask.sum().clamp_min(1e-8)
+        actor_loss = masked_product(mask, alpha.detach() * log_prob - value).sum() / normaliser
+        return actor_loss, temperature_terms.sum() / normaliser, log_prob.detach()
 
     def update(self, batch: Transitions, critic_loss: CriticLoss | None = None, update_actor: bool = True,
                actor_value: ActorValue | None = None, bc_batch: Transitions | None = None
@@ -168,6 +186,11 @@ class SoftActorCritic(nn.Module):
     def load_optimiser_state(self, state: dict) -> None:
         for name, optimiser_state in state.items():
             getattr(self, name).load_state_dict(optimiser_state)
+
+
+def masked_product(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """mask * values, and exactly 0 where the mask is 0 even if the value there is not finite."""
+    return torch.where(mask > 0, mask * values, 0)
 
 
 @torch.no_grad()

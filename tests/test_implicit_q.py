@@ -199,6 +199,15 @@ def test_dac_absorbing_states_are_refused(algorithm):
         algorithm_class(cfg.algorithm["class"]).check_config(cfg)
 
 
+@pytest.mark.parametrize("algorithm", ["IQLearn", "LSIQ", "LSIQ_H"])
+def test_the_reference_absorbing_bootstrap_is_refused_and_the_default_accepted(algorithm):
+    default = make_config(f"algorithm={algorithm}")
+    algorithm_class(default.algorithm["class"]).check_config(default)  # exact, the default, is accepted
+    cfg = make_config(f"algorithm={algorithm}", "imitation.absorbing_bootstrap=reference")
+    with pytest.raises(UserError, match=f"does not apply to algorithm={algorithm}, which has no absorbing states"):
+        algorithm_class(cfg.algorithm["class"]).check_config(cfg)
+
+
 def test_per_task_presets_follow_the_reference_value_terms():
     assert make_config("algorithm=IQLearn", "env=hopper").algorithm.value_loss == "v0"
     assert make_config("algorithm=IQLearn", "env=inverted_pendulum").algorithm.value_loss == "v0"

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch import nn
 
 from algorithms import algorithm_class
 from algorithms.adril import relabelled_rewards
@@ -107,7 +108,8 @@ def test_red_reward_is_highest_on_the_expert_data_it_was_fitted_to():
     torch.manual_seed(0)
     obs, action = torch.randn(256, 4) * 0.1 + 1.0, torch.full((256, 1), 0.5)
     method = build("RED", expert_data(obs, action), "algorithm.pretraining_iterations=600",
-                   "algorithm.network.learning_rate=3e-3", "training.batch_size=64")
+                   "algorithm.network.learning_rate=3e-3", "training.batch_size=64",
+                   "algorithm.bandwidth_median=matched_pairs")
     method.pretrain(lambda step, metrics: None)
     on_expert = method.relabel(batch_of(obs, action)).reward
     elsewhere = method.relabel(batch_of(torch.randn(256, 4) * 2, torch.rand(256, 1) * 2 - 1)).reward
@@ -118,6 +120,32 @@ def test_red_reward_is_highest_on_the_expert_data_it_was_fitted_to():
     assert (calibration >= math.exp(-1) - 1e-6).float().mean().item() == pytest.approx(0.5, abs=1 / 64)
     method.predictor.load_state_dict(method.target.state_dict())
     assert torch.allclose(method.relabel(batch_of(obs, action)).reward, torch.ones(256))
+
+
+class ModeDependent(nn.Module):
+    """A stand-in predictor: 2x in training mode, x + 0.5 in eval mode."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x if self.training else x + 0.5
+
+
+@pytest.mark.parametrize("pairs, median", [
+    # predictions 2x = (0, 2, 6) against targets x = (0, 1, 3), every pair: squared errors
+    # 0 1 9 / 4 1 1 / 36 25 9, median 4 (mean over the two equal features, so not their sum, 8)
+    ("all_pairs", 4.0),
+    # predictions x + 0.5 against x, each row with its own target: 0.25 each
+    ("matched_pairs", 0.25),
+])
+def test_red_bandwidth_is_one_over_the_median_squared_error_of_the_first_expert_batch(pairs, median):
+    x = torch.tensor([[0.0], [1.0], [3.0], [50.0], [60.0]])  # rows past the first batch (3) must not count
+    method = build("RED", expert_data(x, x), "training.batch_size=3", f"algorithm.bandwidth_median={pairs}")
+    method.predictor, method.target = ModeDependent(), nn.Identity()
+    assert method.calibrated_bandwidth() == pytest.approx(1 / median)
+    assert not method.predictor.training  # rewards are computed in eval mode
+
+
+def test_red_default_is_the_reference_all_pairs_median():
+    assert make_config("algorithm=RED").algorithm.bandwidth_median == "all_pairs"
 
 
 # DRIL -----------------------------------------------------------------------------------------------------
@@ -152,15 +180,30 @@ def test_adril_rewards_follow_its_rounds():
     assert relabelled_rewards(is_expert, steps, 2600, 0, 5, 4).tolist() == [1.0, 0.0, 0.0, 0.0]
 
 
-def test_sqil_batches_are_half_expert_with_rewards_one_and_zero():
-    torch.manual_seed(0)
+def test_sqil_preset_alternates_whole_expert_batches_rewarded_one_and_agent_batches_rewarded_zero():
     obs, action = torch.randn(20, 4), torch.rand(20, 1)
-    method = build("SQIL", expert_data(obs, action))
+    method = build("SQIL", expert_data(obs, action, episodes=2))
     seen = []
     method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
-    method.learner_update(batch_of(torch.randn(10, 4), torch.rand(10, 1)), batch_of(obs[:10], action[:10]))
-    assert seen[0].reward.tolist() == [1.0] * 5 + [0.0] * 5
-    assert torch.equal(seen[0].obs[:5], obs[:5])
+    agent, expert = batch_of(torch.randn(8, 4), torch.rand(8, 1)), batch_of(obs[:8], action[:8])
+    for _ in range(3):
+        method.learner_update(agent, expert)
+    assert [torch.equal(b.obs, rows.obs) for b, rows in zip(seen, (expert, agent, expert))] == [True] * 3
+    assert [b.reward.tolist() for b in seen] == [[1.0] * 8, [0.0] * 8, [1.0] * 8]
+
+
+def test_sqil_with_balanced_off_sees_half_expert_and_half_agent_rows_in_every_batch():
+    torch.manual_seed(0)
+    obs, action = torch.randn(20, 4), torch.rand(20, 1)
+    method = build("SQIL", expert_data(obs, action), "algorithm.balanced=false")
+    seen = []
+    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
+    agent = batch_of(torch.randn(10, 4), torch.rand(10, 1))
+    for _ in range(2):
+        method.learner_update(agent, batch_of(obs[:10], action[:10]))
+    for batch in seen:
+        assert batch.reward.tolist() == [1.0] * 5 + [0.0] * 5
+        assert torch.equal(batch.obs[:5], obs[:5]) and torch.equal(batch.obs[5:], agent.obs[5:])
 
 
 def test_balanced_adril_alternates_whole_expert_and_agent_batches():
@@ -190,6 +233,7 @@ def test_adril_takes_the_loops_episode_count_so_a_resumed_run_relabels_like_an_u
 @pytest.mark.parametrize("algorithm, extra", [
     ("DRIL", ("algorithm.pretraining_iterations=60",)), ("RED", ("algorithm.pretraining_iterations=60",)),
     ("GMMIL", ()), ("PWIL", ()), ("AdRIL", ("algorithm.update_freq=50",)), ("SQIL", ()),
+    ("SQIL", ("imitation.absorbing_bootstrap=reference",)),
     ("GMMIL", ("imitation.mix_expert_data=prefill_memory",)), ("GMMIL", ("imitation.state_only=true",)),
     ("RED", ("algorithm.pretraining_iterations=60", "imitation.mix_expert_data=mixed_batch")),
 ])

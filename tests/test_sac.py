@@ -120,3 +120,52 @@ def test_a_non_finite_value_on_an_absorbing_row_does_not_reach_the_actor_loss():
     nan_at_absorbing = lambda states, action: torch.where(states[:, -1] == 1, math.nan, 1.0)  # noqa: E731
     actor_loss, temperature_loss, _ = sac.actor_and_temperature_losses(batch(obs), nan_at_absorbing)
     assert math.isfinite(actor_loss.item()) and math.isfinite(temperature_loss.item())
+
+
+# Absorbing-state bootstrapping: exact (DAC) and the reference's form ------------------------------------------
+
+REAL, ABSORBING = torch.tensor([[1.0, 0.0, 0.0]]), torch.tensor([[0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("form, targets", [
+    # rows: real -> absorbing (final real row), absorbing -> absorbing (self-loop), real -> real.
+    # Q_bar(s', a') = 10 a'; the policy samples a' = 0.5 with log pi = -2, so an unmasked V(s') = 5 + 2 = 7.
+    ("exact", [2.0, 2.0, 2.0 + 0.5 * 7]),  # the next state's flag: V(s_abs) = Q_bar(s_abs, 0) = 0
+    ("reference", [2.0 + 0.5 * 7, 2.0, 2.0 + 0.5 * 7]),  # the current state's flag: only the self-loop is masked
+])
+def test_critic_targets_of_both_absorbing_bootstrap_forms(form, targets):
+    sac = SoftActorCritic(3, 1, hidden_size=8, discount=0.5, learn_temperature=False, initial_temperature=1.0,
+                          absorbing=True, absorbing_bootstrap=form)
+    sac.target_critic.min = lambda obs, action: 10 * action[:, 0]
+    fixed_policy(sac, torch.full((1, 1), 0.5), torch.tensor([-2.0]))
+    rows = batch(torch.cat([REAL, ABSORBING, REAL]), reward=torch.full((3,), 2.0),
+                 next_obs=torch.cat([ABSORBING, ABSORBING, REAL]))
+    assert sac.critic_target(rows).tolist() == pytest.approx(targets)
+
+
+@pytest.mark.parametrize("form, actor_loss, temperature_loss", [
+    # rows: real (Q 3), absorbing (Q 7); alpha 0.5, log pi -2, target entropy -1.
+    ("exact", 0.5 * -2 - 3, -(0.5 * (-2 - 1))),  # the absorbing row is left out of both losses
+    ("reference", ((0.5 * -2 - 3) + (0 - 7)) / 2, -(0.5 * (-2 - 1)) / 2),  # only its entropy terms are masked
+])
+def test_actor_and_temperature_losses_of_both_absorbing_bootstrap_forms(form, actor_loss, temperature_loss):
+    sac = SoftActorCritic(3, 1, hidden_size=8, learn_temperature=False, initial_temperature=0.5,
+                          target_temperature=-1.0, absorbing=True, absorbing_bootstrap=form)
+    fixed_policy(sac, torch.zeros(1, 1), torch.tensor([-2.0]))
+    q_real_3_absorbing_7 = lambda obs, action: 3 + 4 * obs[:, -1]  # noqa: E731
+    losses = sac.actor_and_temperature_losses(batch(torch.cat([REAL, ABSORBING])), q_real_3_absorbing_7)
+    assert [losses[0].item(), losses[1].item()] == pytest.approx([actor_loss, temperature_loss])
+
+
+def test_reference_form_weights_only_the_entropy_term_and_averages_over_the_whole_batch():
+    sac = SoftActorCritic(3, 1, hidden_size=8, learn_temperature=False, initial_temperature=0.5,
+                          absorbing=True, absorbing_bootstrap="reference")
+    fixed_policy(sac, torch.zeros(1, 1), torch.tensor([-2.0]))
+    rows = batch(torch.cat([REAL, REAL]), weight=torch.tensor([0.25, 1.0]))
+    actor_loss, _, _ = sac.actor_and_temperature_losses(rows, lambda obs, action: torch.full((2,), 3.0))
+    assert actor_loss.item() == pytest.approx(((0.25 * 0.5 * -2 - 3) + (0.5 * -2 - 3)) / 2)
+
+
+def test_an_unknown_absorbing_bootstrap_form_is_refused():
+    with pytest.raises(ValueError, match="absorbing_bootstrap='dac'"):
+        SoftActorCritic(3, 1, hidden_size=8, absorbing_bootstrap="dac")

@@ -232,6 +232,21 @@ def test_a_failed_command_keeps_a_run_folder_that_holds_more_than_hydras_stub(tm
     assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / ".hydra").is_dir()
 
 
+@pytest.mark.parametrize("arguments, line", [
+    (["algorithm=RED", "algorithm.bandwidth_median=mean"],
+     "error: algorithm.bandwidth_median=mean is unknown; use one of all_pairs, matched_pairs"),
+    (["algorithm=SQIL", "imitation.absorbing_bootstrap=dac"],
+     "error: imitation.absorbing_bootstrap='dac' is invalid; it must be exact or reference"),
+    (["algorithm=IQLearn", "imitation.absorbing_bootstrap=reference"],
+     "error: imitation.absorbing_bootstrap=reference does not apply to algorithm=IQLearn, which has no absorbing "
+     "states; leave it at exact"),
+])
+def test_bad_fidelity_option_stops_with_one_error_line(arguments, line):
+    result = run_command(*arguments, *TINY)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == line
+
+
 def test_dataset_of_another_env_is_refused(tmp_path):
     result = run_command("algorithm=BC", *TINY, "env=hopper", "env.dataset.id=ilbench/inverted_pendulum/expert-v0")
     assert result.returncode != 0 and "observation/action sizes 4/1 but the env has 11/3" in result.stderr

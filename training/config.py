@@ -10,6 +10,10 @@ from omegaconf import DictConfig, OmegaConf
 from errors import UserError
 from models.mlp import ACTIVATIONS
 
+# How SAC treats absorbing states: exact = DAC (the next state's flag masks the bootstrap; the actor is left out
+# at absorbing states) | reference = the Pragmatic Look suite (the current state's flag; only entropy terms masked)
+ABSORBING_BOOTSTRAPS = ("exact", "reference")
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -53,6 +57,7 @@ RULES = [
     Rule("imitation.subsample", int, _positive, "an integer >= 1"),
     Rule("imitation.state_only", bool, lambda v: True, "true or false"),
     Rule("imitation.absorbing", bool, lambda v: True, "true or false"),
+    Rule("imitation.absorbing_bootstrap", str, lambda v: v in ABSORBING_BOOTSTRAPS, " or ".join(ABSORBING_BOOTSTRAPS)),
     Rule("imitation.bc_aux_loss", bool, lambda v: True, "true or false"),
     Rule("imitation.offline", bool, lambda v: True, "true or false"),
     Rule("imitation.mix_expert_data", str, lambda v: True, "none, mixed_batch or prefill_memory"),
