@@ -33,6 +33,18 @@ def test_sweep_finds_the_optimum_within_its_budget(tmp_path):
     assert sorted(int(p.name) for p in tmp_path.iterdir() if p.name.isdigit()) == list(range(12))
 
 
+def test_a_key_set_on_the_command_line_leaves_the_search_space_and_every_trial_uses_it(tmp_path):
+    result = sweep(tmp_path, "x=0.7", "hydra.sweeper.ax_config.max_trials=2")  # y alone is left: a or b
+    assert result.returncode == 0, result.stderr
+    trial_overrides = [yaml.safe_load((tmp_path / str(job) / ".hydra" / "overrides.yaml").read_text())
+                       for job in range(2)]
+    assert all("x=0.7" in overrides and sum(o.startswith("x=") for o in overrides) == 1
+               for overrides in trial_overrides)
+    assert sorted(o for overrides in trial_overrides for o in overrides if o.startswith("y=")) == ["y=a", "y=b"]
+    experiment = json.loads((tmp_path / "ax_experiment.json").read_text())["experiment"]
+    assert "x" not in json.dumps(experiment["search_space"]["parameters"])
+
+
 def test_crashing_and_nan_trials_are_marked_failed_and_the_sweep_goes_on(tmp_path):
     result = sweep(tmp_path, "x=interval(0.0,1.0)", "hydra.sweeper.ax_config.max_trials=16",
                    "hydra.sweeper.ax_config.client.random_seed=3",

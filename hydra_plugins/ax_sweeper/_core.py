@@ -76,6 +76,16 @@ def parameter_from_override(override: Override):
     return None
 
 
+def command_line_wins(parameters: dict[str, Any], fixed: list[str], passed_through: list[str]) -> list[str]:
+    """A key the command line sets to one value leaves the search space (and the fixed values): every trial
+    runs with the user's value. Removes those keys from `parameters`; returns the fixed overrides that remain."""
+    given = {line.split("=", 1)[0].lstrip("+~") for line in passed_through}
+    for key in sorted(given & parameters.keys()):
+        del parameters[key]
+        log.info(f"{key} is set on the command line: the sweep keeps it at that value instead of searching it")
+    return [line for line in fixed if line.split("=", 1)[0] not in given]
+
+
 def format_value(value) -> str:
     """An override value Hydra parses back to the same value."""
     if isinstance(value, str) and any(c in value for c in ",[]{}()= '\""):
@@ -157,6 +167,7 @@ class CoreAxSweeper(Sweeper):
                 parameters[parameter.name] = parameter
             else:
                 passed_through.append(override.input_line)
+        fixed = command_line_wins(parameters, fixed, passed_through)
         base = fixed + passed_through
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
