@@ -40,6 +40,7 @@ def test_sac_run_writes_every_output(tmp_path):
                  "diagnostics.png", "result.json"):
         assert (tmp_path / name).exists(), name
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert "step 150: return " in (tmp_path / "train.log").read_text()  # one line per evaluation
     metrics = pd.read_csv(tmp_path / "metrics.csv")
     assert metrics.dropna(subset=["eval_score"])["step"].tolist() == [150, 300]
     assert metrics.dropna(subset=["critic_loss"])["step"].min() == 100

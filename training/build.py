@@ -51,7 +51,10 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
         raise UserError(f"resume={cfg.resume} holds no checkpoint.pt; give the directory of a run that saved one")
     progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
     record_provenance(progress)
-    log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None)
+    wandb = {"project": cfg.logging.wandb_project, "config": OmegaConf.to_container(cfg, resolve=True)} \
+        if cfg.logging.wandb else None
+    log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None,
+                     wandb=wandb)
     if not checkpoint:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"

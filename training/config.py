@@ -70,6 +70,8 @@ RULES = [
     Rule("logging.interval", int, _positive, "an integer > 0"),
     Rule("logging.tensorboard", bool, lambda v: True, "true or false"),
     Rule("logging.progress_bar", bool, lambda v: True, "true or false"),
+    Rule("logging.wandb", bool, lambda v: True, "true or false"),
+    Rule("logging.wandb_project", str, lambda v: len(v) > 0, "a W&B project name"),
     Rule("checkpoint.interval", int, _positive, "an integer > 0"),
     Rule("env.max_episode_steps", int, _positive, "an integer > 0"),
 ]

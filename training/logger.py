@@ -1,17 +1,39 @@
-"""A run's metrics: `metrics.csv` (flushed per row), TensorBoard events, and PNG curves."""
+"""A run's metrics: `metrics.csv` (flushed per row), and optionally TensorBoard events and Weights & Biases.
+
+metrics.csv keeps the flat names every script reads (eval_score, critic_loss, ...); TensorBoard and W&B get them
+grouped as researchers expect: eval/, train/ (the SAC learner and training episodes), pretraining/ (rows logged
+before the first environment step) and reward_model/ (the method's own metrics and the reward correlations).
+"""
 from __future__ import annotations
 
 import csv
 import os
+import uuid
 from pathlib import Path
+from typing import Any
+
+from errors import UserError
 
 METRICS_NAME = "metrics.csv"
+WANDB_ID_NAME = "wandb_id.txt"  # the W&B run a resumed run continues
+LEARNER_KEYS = {"critic_loss", "q_value", "actor_loss", "alpha", "entropy", "bc_loss", "train_return", "episodes"}
+
+
+def grouped_tag(key: str, pretraining: bool = False) -> str:
+    """The TensorBoard / W&B name of a metrics.csv column."""
+    if pretraining:
+        return f"pretraining/{key}"
+    if key.startswith("eval_"):
+        return f"eval/{key.removeprefix('eval_')}"
+    return f"train/{key}" if key in LEARNER_KEYS else f"reward_model/{key}"
 
 
 class MetricsLog:
     """Appends one CSV row per call; a row with new columns rewrites the file once with the wider header."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool, resume_step: int | None = None):
+    def __init__(self, run_dir: Path, tensorboard: bool, resume_step: int | None = None,
+                 wandb: dict[str, Any] | None = None):
+        """`wandb`: None, or wandb.init's project and config (the run's resolved config) to log there too."""
         self.path = run_dir / METRICS_NAME
         self.columns: list[str] = ["step"]
         if self.path.exists():
@@ -20,6 +42,7 @@ class MetricsLog:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # imported only when used: it is slow to import
             self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step)
+        self.wandb = start_wandb(run_dir, **wandb) if wandb is not None else None
 
     def _truncate_after(self, step: int) -> None:
         """Keep the rows up to `step` (the resumed checkpoint's); later ones will be written again. A last line
@@ -54,11 +77,31 @@ class MetricsLog:
         with open(self.path, "a", newline="") as file:
             csv.DictWriter(file, self.columns).writerow(row)
             file.flush()
+        pretraining = "pretraining_iteration" in values
+        grouped = {grouped_tag(key, pretraining): value for key, value in values.items()}
         if self.tensorboard is not None:
-            for key, value in values.items():
-                self.tensorboard.add_scalar(key, value, step)
+            for tag, value in grouped.items():
+                self.tensorboard.add_scalar(tag, value, step)
             self.tensorboard.flush()
+        if self.wandb is not None and not pretraining:  # W&B steps must increase; pretraining rows count down to 0
+            self.wandb.log(grouped, step=step)
 
     def close(self) -> None:
         if self.tensorboard is not None:
             self.tensorboard.close()
+        if self.wandb is not None:
+            self.wandb.finish()
+
+
+def start_wandb(run_dir: Path, project: str, config: dict) -> Any:
+    """A W&B run in run_dir (offline too, with WANDB_MODE=offline); a resumed run continues the same one."""
+    try:
+        import wandb
+    except ImportError:
+        raise UserError("logging.wandb=true needs the wandb package: pip install wandb (or set logging.wandb=false)"
+                        ) from None
+    id_file = run_dir / WANDB_ID_NAME
+    if not id_file.exists():
+        id_file.write_text(uuid.uuid4().hex)
+    return wandb.init(project=project, name=run_dir.name, dir=str(run_dir), config=config,
+                      id=id_file.read_text().strip(), resume="allow")

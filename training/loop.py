@@ -122,9 +122,11 @@ def run_steps(run: Run) -> None:
     metrics = {}
     bar = tqdm(total=cfg.steps, initial=progress.step, disable=not cfg.logging.progress_bar, unit="step",
                dynamic_ncols=True)
+    postfix = {"eval_score": f"{progress.evaluations[-1]['eval_score']:.2f}"} if progress.evaluations else {}
     for step in range(progress.step + 1, cfg.steps + 1):
         if collector is not None and (finished := collector.step()) is not None:
-            bar.set_postfix(last_return=f"{finished:.1f}", refresh=False)
+            postfix["last_return"] = f"{finished:.1f}"
+            bar.set_postfix(postfix, refresh=False)
         progress.step = step
         if step >= start and step % cfg.training.interval == 0:
             agent_batch = run.memory.sample(cfg.training.batch_size) if collector is not None else None
@@ -134,6 +136,8 @@ def run_steps(run: Run) -> None:
             write_row(run, step, metrics | episode_summary(progress))
         if step % cfg.evaluation.interval == 0:
             record_evaluation(run)
+            postfix["eval_score"] = f"{progress.evaluations[-1]['eval_score']:.2f}"
+            bar.set_postfix(postfix, refresh=False)
         if step % cfg.checkpoint.interval == 0:
             save_run(run, collector.state() if collector is not None else None)
         bar.update(1)
@@ -189,7 +193,18 @@ def record_evaluation(run: Run) -> None:
         torch.save(run.sac.state_dict(), run.run_dir / BEST_AGENT_NAME)
     run.progress.evaluations.append(result)
     write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"}, check_finite=False)
+    logger.info(evaluation_line(result))
     plot_run(run.run_dir, f"{run.cfg.algorithm.name} on {run.cfg.env.name} (seed {run.cfg.seed})")
+
+
+def evaluation_line(result: dict[str, float]) -> str:
+    """One log line per evaluation: step, mean return +- std, normalised score, and the reward correlations
+    (methods with a reward model) and the sampled policy's score (evaluation.stochastic) when there are any."""
+    line = (f"step {result['step']}: return {result['eval_return']:.1f} ± {result['eval_return_std']:.1f}, "
+            f"score {result['eval_score']:.3f}")
+    extras = {"reward_correlation": "reward corr.", "return_correlation": "return corr.",
+              "eval_score_stochastic": "sampled-policy score"}
+    return line + "".join(f", {name} {result[key]:.3f}" for key, name in extras.items() if key in result)
 
 
 def stochastic_evaluation(run: Run) -> dict[str, float]:
