@@ -1,17 +1,24 @@
-"""Learning benchmark: normalised scores of methods at given step counts, over seeds, as a markdown table.
+"""Learning benchmark: normalised scores of methods over seeds, as markdown tables.
 
     python scripts/benchmark_algorithms.py --algorithms LSIQ IQLearn --env hopper --trajectories 5 \\
         --seeds 1 2 3 --steps 300000 --report-at 100000 300000 --output results/lsiq_iqlearn_hopper.md
 
-Each (method, seed) is one `train.py` run in <work-dir>/<ALG>_<ENV>_<N>traj/seed_<S>; a run that was cut off
-is resumed from its checkpoint and a finished one is reused, so the command can simply be repeated until the
-table is complete. Runs go one after another unless --parallel says otherwise. Extra `key=value` arguments
-after `--` go to every run. The table reports, per method and report step, the mean +- std over seeds of the
-evaluation score at the last evaluation at or before that step, the same for the learned reward's correlations
-with the true one (per transition and per episode return) where the method has a reward model, and how many
-seeds have reached that step. In the default work dir, results/runs/,
-git tracks only each run's metrics.csv, result.json and config.yaml: finished runs can be committed, and a table
-completed over several machines, while checkpoints stay local.
+Each (method, seed) is one `train.py` run in <work-dir>/<ALG>_<ENV>_<N>traj/seed_<S> (<ALG>_<ENV>_<N>traj_tuned
+with a tuned preset); a run that was cut off is resumed from its checkpoint and a finished one is reused, so the
+command can simply be repeated until the table is complete. Runs go one after another unless --parallel says
+otherwise. Extra `key=value` arguments after `--` go to every run. --protocol published applies each method's
+tuned preset for the trajectory count (conf/optimised_hyperparameters/<ALG>_<N>_trajectories.yaml) where one
+exists, as the Pragmatic Look suite's published results did; --protocol default (the default) uses none.
+
+The headline table reports, per method and over its finished runs, the interquartile mean (IQM) with a 95%
+stratified-bootstrap confidence interval (training/aggregate.py, after rliable) of the final score (the mean
+of the last 3 evaluations up to --steps) and of the mean score over all evaluations up to --steps (the
+Pragmatic Look suite's score), with the preset and dataset its runs used, read from their config.yaml. A
+second table gives, per report step, the mean +- std over seeds of the evaluation score at the last evaluation
+at or before that step and the same for the learned reward's correlations with the true one (per transition
+and per episode return) where the method has a reward model; a third, every run. In the default work dir,
+results/runs/, git tracks only each run's metrics.csv, result.json and config.yaml: finished runs can be
+committed, and a table completed over several machines, while checkpoints stay local.
 """
 from __future__ import annotations
 
@@ -21,19 +28,51 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
+
+from errors import UserError, exit_on_user_error
+from training.aggregate import iqm_with_interval
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
 DEFAULT_WORK_DIR = REPO_ROOT / "results" / "runs"  # only metrics, results and configs are tracked there
+PRESETS_DIR = REPO_ROOT / "conf" / "optimised_hyperparameters"
+PROTOCOLS = ("default", "published")
+FINAL_EVALUATIONS = 3  # the final score is the mean of this many last evaluations
 COLUMNS = {"eval_score": "score", "reward_correlation": "reward corr.", "return_correlation": "return corr."}
 
 
-def run_directory(work_dir: Path, algorithm: str, env: str, trajectories: int, seed: int) -> Path:
-    return work_dir / f"{algorithm}_{env}_{trajectories}traj" / f"seed_{seed}"
+def preset_name(algorithm: str, trajectories: int) -> str:
+    return f"{algorithm}_{trajectories}_trajectories"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """The runs one table summarises: methods x seeds on one task and trajectory count, under one protocol."""
+
+    work_dir: Path
+    algorithms: list[str]
+    env: str
+    trajectories: int
+    seeds: list[int]
+    protocol: str = "default"
+
+    def preset(self, algorithm: str) -> str | None:
+        """The tuned preset the protocol applies to `algorithm`: with `published`, the one for this trajectory
+        count where it exists; otherwise none."""
+        name = preset_name(algorithm, self.trajectories)
+        return name if self.protocol == "published" and (PRESETS_DIR / f"{name}.yaml").exists() else None
+
+    def run_directory(self, algorithm: str, seed: int) -> Path:
+        """Runs with a tuned preset live apart from the default ones, so that neither is reused as the other."""
+        suffix = "_tuned" if self.preset(algorithm) else ""
+        return self.work_dir / f"{algorithm}_{self.env}_{self.trajectories}traj{suffix}" / f"seed_{seed}"
 
 
 def is_finished(run_dir: Path, steps: int) -> bool:
@@ -48,16 +87,18 @@ def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:
             and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps)]
 
 
-def launch(run_dir: Path, algorithm: str, env: str, trajectories: int, seed: int, steps: int,
-           extra: list[str], threads: int) -> int:
+def launch(benchmark: Benchmark, algorithm: str, seed: int, steps: int, extra: list[str], threads: int) -> int:
     """Run (or resume, or skip if finished) one training run; returns its exit status."""
+    run_dir = benchmark.run_directory(algorithm, seed)
     if is_finished(run_dir, steps):
         return 0
     if (run_dir / "checkpoint.pt").exists():
         arguments = [f"resume={run_dir}", f"steps={steps}"]
     else:
-        arguments = [f"algorithm={algorithm}", f"env={env}", f"imitation.trajectories={trajectories}",
-                     f"seed={seed}", f"steps={steps}", f"hydra.run.dir={run_dir}", *extra]
+        preset = benchmark.preset(algorithm)
+        arguments = [f"algorithm={algorithm}", *([f"optimised_hyperparameters={preset}"] if preset else []),
+                     f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}", f"seed={seed}",
+                     f"steps={steps}", f"hydra.run.dir={run_dir}", *extra]
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(run_dir.parent / f"seed_{seed}.log", "a") as log:
         return subprocess.call([sys.executable, str(REPO_ROOT / "train.py"), *arguments, "logging.progress_bar=false"],
@@ -81,6 +122,63 @@ def score_at(metrics: pd.DataFrame, column: str, step: int) -> float | None:
     return float(evaluations[evaluations["step"] <= step][column].iloc[-1])
 
 
+def final_and_mean_score(run_dir: Path, steps: int) -> tuple[float, float]:
+    """A run's final score (the mean of its last evaluations up to `steps`) and its mean score over all its
+    evaluations up to `steps`; only up to `steps`, so that a run continued further is read as planned."""
+    evaluations = evaluation_rows(pd.read_csv(run_dir / "metrics.csv"))
+    scores = evaluations[evaluations["step"] <= steps]["eval_score"]
+    return float(scores.iloc[-FINAL_EVALUATIONS:].mean()), float(scores.mean())
+
+
+def run_config(run_dir: Path) -> dict:
+    """The composed config a run was made with (its config.yaml), or {} when it has none."""
+    path = run_dir / "config.yaml"
+    return yaml.safe_load(path.read_text()) if path.exists() else {}
+
+
+def preset_used(config: dict) -> str:
+    """The optimised_hyperparameters preset a run was made with, named by its `tuned_for` key and trajectory
+    count, or `default`."""
+    if not config:
+        return "unknown (no config.yaml)"
+    tuned_for = config.get("tuned_for")
+    return preset_name(tuned_for, config["imitation"]["trajectories"]) if tuned_for else "default"
+
+
+def dataset_used(config: dict) -> str:
+    if not config:
+        return "unknown (no config.yaml)"
+    dataset = config["env"]["dataset"]
+    return f"`{dataset['id'] if dataset['source'] == 'minari' else dataset['path']}`"
+
+
+def distinct(values: list[str]) -> str:
+    return ", ".join(sorted(set(values))) or "–"
+
+
+def iqm_cell(scores: list[float]) -> str:
+    return str(iqm_with_interval(np.array(scores))) if scores else "–"
+
+
+def headline_table(benchmark: Benchmark, steps: int) -> str:
+    """Per method, over its runs that finished `steps`: the preset and dataset they used, and the IQM [95% CI]
+    over seeds of their final score and of their mean score over evaluations."""
+    lines = ["| method | preset | dataset | seeds finished | final score, IQM [95% CI] | "
+             "mean over evaluations, IQM [95% CI] |", "|---|---|---|---|---|---|"]
+    for algorithm in benchmark.algorithms:
+        finished = [run_dir for run_dir in (benchmark.run_directory(algorithm, seed) for seed in benchmark.seeds)
+                    if is_finished(run_dir, steps)]
+        configs = [run_config(run_dir) for run_dir in finished]
+        preset = distinct([preset_used(config) for config in configs])
+        if benchmark.protocol == "published" and benchmark.preset(algorithm) is None:
+            preset += f" (no tuned {algorithm} preset for {benchmark.trajectories} trajectories)"
+        readouts = [final_and_mean_score(run_dir, steps) for run_dir in finished]
+        lines.append(f"| {algorithm} | {preset} | {distinct([dataset_used(config) for config in configs])} | "
+                     f"{len(finished)} of {len(benchmark.seeds)} | {iqm_cell([final for final, _ in readouts])} | "
+                     f"{iqm_cell([mean for _, mean in readouts])} |")
+    return "\n".join(lines)
+
+
 def summarise(values: list[float | None]) -> str:
     present = [v for v in values if v is not None and np.isfinite(v)]
     if not present:
@@ -88,12 +186,12 @@ def summarise(values: list[float | None]) -> str:
     return f"{np.mean(present):.2f} ± {np.std(present):.2f} (n={len(present)})"
 
 
-def code_versions(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int]) -> list[str]:
+def code_versions(benchmark: Benchmark) -> list[str]:
     """The code versions recorded by the finished runs of the table."""
     versions = set()
-    for algorithm in algorithms:
-        for seed in seeds:
-            result = run_directory(work_dir, algorithm, env, trajectories, seed) / "result.json"
+    for algorithm in benchmark.algorithms:
+        for seed in benchmark.seeds:
+            result = benchmark.run_directory(algorithm, seed) / "result.json"
             if result.exists():
                 versions.add(json.loads(result.read_text()).get("code_version", "unknown"))
     return sorted(versions)
@@ -105,14 +203,13 @@ def versions_sentence(versions: list[str]) -> str:
     return f"Code version of the finished runs (git describe): {', '.join(versions)}."
 
 
-def table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int],
-          report_at: list[int]) -> str:
+def table(benchmark: Benchmark, report_at: list[int]) -> str:
     header = "| method | " + " | ".join(f"{name} @ {s:,} steps" for name in COLUMNS.values() for s in report_at) + " |"
     lines = [header, "|" + "---|" * (1 + len(COLUMNS) * len(report_at))]
-    for algorithm in algorithms:
+    for algorithm in benchmark.algorithms:
         frames = []
-        for seed in seeds:
-            path = run_directory(work_dir, algorithm, env, trajectories, seed) / "metrics.csv"
+        for seed in benchmark.seeds:
+            path = benchmark.run_directory(algorithm, seed) / "metrics.csv"
             frames.append(pd.read_csv(path) if path.exists() else None)
         cells = []
         for column in COLUMNS:
@@ -122,17 +219,16 @@ def table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, se
     return "\n".join(lines)
 
 
-def runs_table(work_dir: Path, algorithms: list[str], env: str, trajectories: int, seeds: list[int],
-               report_at: list[int], steps: int) -> str:
+def runs_table(benchmark: Benchmark, report_at: list[int], steps: int) -> str:
     """One row per run that exists: how far it got, its score at the report steps, its last evaluation, and the
     mean score over its evaluations from half the planned steps on (steadier than any single evaluation)."""
     plateau_from = steps // 2
     header = ("| method | seed | steps run | " + " | ".join(f"score @ {s:,}" for s in report_at)
               + f" | last evaluation | mean score from {plateau_from:,} (evaluations) |")
     lines = [header, "|" + "---|" * (5 + len(report_at))]
-    for algorithm in algorithms:
-        for seed in seeds:
-            run_dir = run_directory(work_dir, algorithm, env, trajectories, seed)
+    for algorithm in benchmark.algorithms:
+        for seed in benchmark.seeds:
+            run_dir = benchmark.run_directory(algorithm, seed)
             if not (run_dir / "metrics.csv").exists():
                 continue
             metrics = pd.read_csv(run_dir / "metrics.csv")
@@ -148,54 +244,88 @@ def runs_table(work_dir: Path, algorithms: list[str], env: str, trajectories: in
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def report(benchmark: Benchmark, steps: int, report_at: list[int]) -> str:
+    return (f"{headline_table(benchmark, steps)}\n\nAt given steps, mean ± std over seeds:\n\n"
+            f"{table(benchmark, report_at)}\n\nEach run:\n\n{runs_table(benchmark, report_at, steps)}")
+
+
+def explanation(benchmark: Benchmark, steps: int) -> str:
+    """What the tables of the --output file report."""
+    return (
+        f"Normalised evaluation score (0 = random policy, 1 = the dataset's expert). The first table gives, per "
+        f"method, over its seeds (of {benchmark.seeds}) that finished {steps:,} steps, the interquartile mean "
+        f"(IQM; with fewer than 4 seeds it is the mean) and its 95% stratified-bootstrap confidence interval of "
+        f"the final score (the mean of each run's last {FINAL_EVALUATIONS} evaluations) and of the mean score "
+        f"over all of each run's evaluations, computed with rliable's IQM (training/aggregate.py); the preset "
+        f"and dataset columns are read from the runs' config.yaml. The second gives the score and the Pearson "
+        f"correlation of the learned reward with the true reward on the agent's evaluation episodes, per "
+        f"transition (reward corr.) and per episode return (return corr.), at given steps, mean ± std over seeds.")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose mistakes end, like every user error of this suite, as one `error:` line, exit status 2."""
+
+    def error(self, message: str) -> None:
+        raise UserError(message)
+
+
+def parse_arguments(arguments: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """The options, and the `key=value` arguments after `--` that go to every run."""
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algorithms", nargs="+", required=True)
     parser.add_argument("--env", default="hopper")
     parser.add_argument("--trajectories", type=int, default=5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--steps", type=int, default=300000)
     parser.add_argument("--report-at", type=int, nargs="+", default=[100000, 300000])
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="default",
+                        help="published: each method's tuned preset for --trajectories, where one exists")
     parser.add_argument("--parallel", type=int, default=1, help="runs at a time")
     parser.add_argument("--threads", type=int, help="torch threads per run (default: cores / parallel); lower it "
                                                      "when other jobs share the machine")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where the runs live")
-    parser.add_argument("--output", type=Path, help="markdown file for the table and how it was made")
+    parser.add_argument("--output", type=Path, help="markdown file for the tables and how they were made")
     parser.add_argument("--table-only", action="store_true", help="only summarise the runs that exist")
-    args, extra = parser.parse_known_args()
-    extra = [a for a in extra if a != "--"]
-    jobs = [(a, s) for a in args.algorithms for s in args.seeds]
+    split = arguments.index("--") if "--" in arguments else len(arguments)
+    args, extra = parser.parse_args(arguments[:split]), arguments[split + 1:]
+    if args.protocol == "published" and any(a.startswith("optimised_hyperparameters=") for a in extra):
+        raise UserError("--protocol published chooses each method's optimised_hyperparameters preset; drop "
+                        "optimised_hyperparameters= from the arguments after --, or use --protocol default")
+    return args, extra
+
+
+def run_all(benchmark: Benchmark, steps: int, extra: list[str], parallel: int, threads: int | None) -> None:
+    """Make the missing runs, resume cut ones, reuse finished ones; refuse before launching any if a run
+    directory cannot be continued."""
+    jobs = [(a, s) for a in benchmark.algorithms for s in benchmark.seeds]
+    stuck = unresumable_runs([benchmark.run_directory(a, s) for a, s in jobs], steps)
+    if stuck:
+        raise UserError(f"{', '.join(map(str, stuck))} left metrics but no checkpoint to resume; delete "
+                        f"{'that directory' if len(stuck) == 1 else 'those directories'} to run again from scratch")
+    threads = threads or max(1, (os.cpu_count() or 1) // parallel)
+    with ThreadPoolExecutor(parallel) as pool:
+        statuses = list(pool.map(lambda job: launch(benchmark, *job, steps, extra, threads), jobs))
+    for (algorithm, seed), status in zip(jobs, statuses):
+        if status != 0:
+            print(f"{algorithm} seed {seed} exited with status {status}; see its log in {benchmark.work_dir}")
+
+
+def main(arguments: list[str]) -> None:
+    args, extra = parse_arguments(arguments)
+    benchmark = Benchmark(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.protocol)
     if not args.table_only:
-        stuck = unresumable_runs([run_directory(args.work_dir, a, args.env, args.trajectories, s) for a, s in jobs],
-                                 args.steps)
-        if stuck:
-            sys.exit(f"error: {', '.join(map(str, stuck))} left metrics but no checkpoint to resume; delete "
-                     f"{'that directory' if len(stuck) == 1 else 'those directories'} to run again from scratch")
-        threads = args.threads or max(1, (os.cpu_count() or 1) // args.parallel)
-        with ThreadPoolExecutor(args.parallel) as pool:
-            statuses = list(pool.map(lambda job: launch(
-                run_directory(args.work_dir, job[0], args.env, args.trajectories, job[1]), job[0], args.env,
-                args.trajectories, job[1], args.steps, extra, threads), jobs))
-        for (algorithm, seed), status in zip(jobs, statuses):
-            if status != 0:
-                print(f"{algorithm} seed {seed} exited with status {status}; see its log in {args.work_dir}")
-    result = (table(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.report_at)
-              + "\n\nEach run:\n\n"
-              + runs_table(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.report_at,
-                           args.steps))
+        run_all(benchmark, args.steps, extra, args.parallel, args.threads)
+    result = report(benchmark, args.steps, args.report_at)
     print(result)
     if args.output:
-        command = "python scripts/benchmark_algorithms.py " + " ".join(sys.argv[1:])
+        command = "python scripts/benchmark_algorithms.py " + " ".join(arguments)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(
             f"# {', '.join(args.algorithms)} on {args.env}, {args.trajectories} expert trajectories\n\n"
-            f"Normalised evaluation score (0 = random policy, 1 = the dataset's expert) and the Pearson correlation "
-            f"of the learned reward with the true reward on the agent's evaluation episodes, per transition (reward "
-            f"corr.) and per episode return (return corr.), mean ± std over seeds {args.seeds}. "
-            f"Made on {datetime.now(UTC):%Y-%m-%d} with\n\n    {command}\n\n"
-            f"{result}\n\n"
-            f"{versions_sentence(code_versions(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds))}\n")
+            f"{explanation(benchmark, args.steps)} Made on {datetime.now(UTC):%Y-%m-%d} with\n\n"
+            f"    {command}\n\n{result}\n\n{versions_sentence(code_versions(benchmark))}\n")
 
 
 if __name__ == "__main__":
-    main()
+    with exit_on_user_error():
+        main(sys.argv[1:])

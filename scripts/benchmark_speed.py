@@ -91,7 +91,7 @@ def main() -> None:
     print(f"this suite's SAC: {ours:.1f} steps/s")
     with tempfile.TemporaryDirectory() as scratch:
         dataset = []
-        if not find_minari_dataset("ilbench/hopper/expert-v0"):
+        if not find_minari_dataset("ilbench/hopper/expert-v1"):
             path = synthetic_hopper_dataset(Path(scratch) / "expert.hdf5", args.trajectories)
             dataset = ["env.dataset.source=hdf5", f"env.dataset.path={path}"]
         for algorithm in (a for a in args.algorithms if a != "SAC"):

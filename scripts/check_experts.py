@@ -2,10 +2,11 @@
 
     python scripts/check_experts.py [--episodes 10] [--output results/expert_check.md]
 
-Each dataset under experts/ that has a policy.pt beside it (written by make_expert_data.py) is replayed with
-its deterministic policy for --episodes episodes, from reset seeds the recording did not use. A replay passes
-when its mean return is within max(5% of the recorded mean, 3 standard errors of the recorded episodes) of the
-recorded mean. Prints a markdown table (also written to --output) and exits with status 1 if any replay fails.
+Each dataset under experts/ that has a policy.pt beside it (written by make_expert_data.py) is replayed as it
+was recorded (mean or sampled actions, per the command in its metadata) for --episodes episodes, from reset
+seeds the recording did not use. A replay passes when its mean return is within max(5% of the recorded mean,
+3 standard errors of the recorded episodes) of the recorded mean. Prints a markdown table (also written to
+--output) and exits with status 1 if any replay fails.
 """
 from __future__ import annotations
 
@@ -17,11 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from data.writer import record_episodes
 from envs.make import make_env
-from scripts.make_expert_data import POLICY_NAME, build_learner, deterministic_policy
+from scripts.make_expert_data import POLICY_NAME, build_learner, load_policy, record_expert
 from training.command_line import compose_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +31,7 @@ REPLAY_SEED = 10**7  # far from the recording seeds (seed * 10^4 + episode index
 @dataclass
 class Replay:
     dataset_id: str
+    actions: str
     recorded_mean: float
     recorded_std: float
     recorded_episodes: int
@@ -53,11 +53,12 @@ def replay(dataset_folder: Path, episodes: int) -> Replay:
     overrides = generation["command"].split()[2:]  # after "python scripts/make_expert_data.py"
     cfg = compose_config("make_expert_data", overrides)
     sac = build_learner(cfg)
-    sac.actor.load_state_dict(torch.load(dataset_folder / POLICY_NAME, map_location="cpu"))
+    load_policy(sac, dataset_folder / POLICY_NAME, cfg.env.name)
     env = make_env(cfg.env, absorbing=False, unit_actions=False)
-    recorded = record_episodes(deterministic_policy(cfg, sac, env), env, episodes, seed=REPLAY_SEED)
-    return Replay(metadata["dataset_id"], generation["expert_return_mean"], generation["expert_return_std"],
-                  metadata["total_episodes"], np.array([episode.reward.sum() for episode in recorded]))
+    recorded = record_expert(cfg, sac, env, episodes, seed=REPLAY_SEED)
+    return Replay(metadata["dataset_id"], cfg.expert.actions, generation["expert_return_mean"],
+                  generation["expert_return_std"], metadata["total_episodes"],
+                  np.array([episode.reward.sum() for episode in recorded]))
 
 
 def table(replays: list[Replay], episodes: int) -> str:
@@ -65,9 +66,10 @@ def table(replays: list[Replay], episodes: int) -> str:
              f"Made on {datetime.now(UTC):%Y-%m-%d} with `python scripts/check_experts.py "
              f"--episodes {episodes}`. A replay passes when its mean return is within max(5% of the recorded "
              f"mean, 3 standard errors of the recorded episodes) of the recorded mean.", "",
-             "| dataset | recorded return | replayed return | tolerance | check |", "|---|---:|---:|---:|---|"]
+             "| dataset | actions | recorded return | replayed return | tolerance | check |",
+             "|---|---|---:|---:|---:|---|"]
     for r in replays:
-        lines.append(f"| `{r.dataset_id}` | {r.recorded_mean:.1f} ± {r.recorded_std:.1f} | "
+        lines.append(f"| `{r.dataset_id}` | {r.actions} | {r.recorded_mean:.1f} ± {r.recorded_std:.1f} | "
                      f"{r.returns.mean():.1f} ± {r.returns.std():.1f} | {r.tolerance:.1f} | "
                      f"{'pass' if r.passed else 'FAIL'} |")
     return "\n".join(lines) + "\n"

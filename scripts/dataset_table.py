@@ -12,13 +12,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def rows(root: Path) -> list[str]:
-    lines = ["| dataset | env | episodes | steps | expert return | random return | expert trained for | command |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = ["| dataset | env | actions | episodes | steps | expert return | random return | expert trained for | "
+             "command |", "|---|---|---|---:|---:|---:|---:|---:|---|"]
     for metadata_file in sorted(root.glob("**/data/metadata.json")):
         metadata = json.loads(metadata_file.read_text())
         made = metadata.get("generation", {})
         lines.append(
-            f"| `{metadata['dataset_id']}` | {made.get('env_id', '?')} | {metadata['total_episodes']} | "
+            f"| `{metadata['dataset_id']}` | {made.get('env_id', '?')} | {made.get('actions', '?')} | "
+            f"{metadata['total_episodes']} | "
             f"{metadata['total_steps']} | {made.get('expert_return_mean', float('nan')):.1f} ± "
             f"{made.get('expert_return_std', float('nan')):.1f} | {made.get('random_return_mean', float('nan')):.1f} | "
             f"{made.get('expert_training_steps', '?')} steps | `{made.get('command', '?')}` |")

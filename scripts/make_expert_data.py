@@ -3,13 +3,19 @@
     python scripts/make_expert_data.py env=<task> [steps=N] [expert.episodes=25]
 
 Trains SAC on the true reward (resuming from its checkpoint in expert.work_dir if one is there, or skipping
-training when that run already finished or expert.policy names an agent.pt), records expert.episodes episodes
-of the deterministic policy (the final one, or with expert.select=best the one of the best evaluation) and
-writes them, with the expert's and a random policy's mean returns in the metadata, as the Minari dataset
-env.dataset.id under experts/, with the policy's actor weights (policy.pt) beside it.
+training when that run already finished or expert.policy names an agent.pt or a shipped policy.pt), records
+expert.episodes episodes of the policy (the final one, or with expert.select=best the one of the best evaluation),
+acting with its mean action (expert.actions=deterministic) or with actions sampled from it (expert.actions=sampled,
+as D4RL's expert data were recorded), and writes them, with the expert's and a random policy's mean returns and
+how they were recorded in the metadata, as the Minari dataset env.dataset.id under experts/, with the policy's
+actor weights (policy.pt) beside it. Re-recording a shipped expert without training:
+
+    python scripts/make_expert_data.py env=hopper expert.actions=sampled \
+        expert.policy=experts/ilbench/hopper/expert-v0/policy.pt expert.dataset_id=ilbench/hopper/expert-v1
 """
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +27,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from algorithms.sac import SoftActorCritic
+from data.sources import Episode
 from data.writer import record_episodes, write_minari_dataset
 from envs.absorbing import with_indicator
 from envs.make import from_unit_actions, make_env
@@ -34,6 +41,7 @@ from training.provenance import code_version
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 POLICY_NAME = "policy.pt"  # the recorded expert's actor weights, shipped next to its dataset
+ACTION_DESCRIPTIONS = {"deterministic": "its policy's mean action", "sampled": "actions sampled from its policy"}
 RANDOM_SEED = 10**6  # reset and action-sampling seed of the random-policy episodes
 
 
@@ -45,18 +53,16 @@ def main(cfg: DictConfig) -> None:
 
 def make_expert_data(cfg: DictConfig) -> Path:
     check_choice(cfg.expert, "select", ("final", "best"), prefix="expert")
+    check_choice(cfg.expert, "actions", ("deterministic", "sampled"), prefix="expert")
     work_dir = Path(cfg.expert.work_dir)
     agent_file = Path(cfg.expert.policy) if cfg.expert.policy else train_expert(cfg, work_dir)
     if not agent_file.exists():
-        raise UserError(f"expert.policy={agent_file} does not exist; give an agent.pt written by train.py")
+        raise UserError(f"expert.policy={agent_file} does not exist; give an agent.pt written by train.py or a "
+                        f"{POLICY_NAME} shipped beside a dataset")
     sac = build_learner(cfg)
-    try:
-        sac.load_state_dict(torch.load(agent_file, map_location="cpu"))
-    except RuntimeError:
-        raise UserError(f"{agent_file} does not fit env={cfg.env.name} with this model config") from None
+    load_policy(sac, agent_file, cfg.env.name)
     native_env = make_env(cfg.env, absorbing=False, unit_actions=False)
-    episodes = record_episodes(deterministic_policy(cfg, sac, native_env), native_env, cfg.expert.episodes,
-                               seed=cfg.seed * 10**4)
+    episodes = record_expert(cfg, sac, native_env, cfg.expert.episodes, seed=cfg.seed * 10**4)
     native_env.action_space.seed(RANDOM_SEED)  # the random reference return is reproducible too
     random_returns = [ep.reward.sum() for ep in record_episodes(
         lambda obs: native_env.action_space.sample(), native_env, cfg.expert.random_episodes, seed=RANDOM_SEED)]
@@ -65,7 +71,8 @@ def make_expert_data(cfg: DictConfig) -> Path:
         "env_id": cfg.env.id, "env_kwargs": OmegaConf.to_container(cfg.env.kwargs) if cfg.env.kwargs else {},
         "expert_return_mean": float(returns.mean()), "expert_return_std": float(returns.std()),
         "random_return_mean": float(np.mean(random_returns)), "random_episodes": cfg.expert.random_episodes,
-        "expert_training_steps": trained_steps(agent_file), "seed": cfg.seed, "code_version": code_version(),
+        "expert_training_steps": trained_steps(agent_file), "seed": cfg.seed, "actions": cfg.expert.actions,
+        "policy_file": cfg.expert.policy, "code_version": code_version(),
         "command": "python scripts/make_expert_data.py " + " ".join(sys.argv[1:]),
     }
     root = Path(cfg.expert.output_root)
@@ -73,8 +80,8 @@ def make_expert_data(cfg: DictConfig) -> Path:
     data = write_minari_dataset(
         root, cfg.expert.dataset_id, episodes, native_env, seed=cfg.seed * 10**4,
         random_return=generation["random_return_mean"], extra_metadata=generation,
-        description=f"{len(episodes)} episodes of a SAC expert's deterministic policy on {cfg.env.id}, "
-                    f"made by this suite's scripts/make_expert_data.py")
+        description=f"{len(episodes)} episodes of a SAC expert on {cfg.env.id}, acting with "
+                    f"{ACTION_DESCRIPTIONS[cfg.expert.actions]}, made by this suite's scripts/make_expert_data.py")
     torch.save(sac.actor.state_dict(), data.parent / POLICY_NAME)
     print(f"wrote {data.parent}: expert return {returns.mean():.1f} +- {returns.std():.1f} over {len(episodes)} "
           f"episodes, random return {np.mean(random_returns):.1f}")
@@ -87,12 +94,34 @@ def build_learner(cfg: DictConfig) -> SoftActorCritic:
     return SoftActorCritic.from_config(cfg, env.observation_space.shape[0], env.action_space.shape[0])
 
 
-def deterministic_policy(cfg: DictConfig, sac: SoftActorCritic, native_env: gym.Env) -> Callable:
-    """Observation of the unwrapped env -> the mean action of sac's actor, in the env's own action units."""
+def load_policy(sac: SoftActorCritic, policy_file: Path, env_name: str) -> None:
+    """Load into sac an agent.pt (the whole learner, written by train.py) or a policy.pt (its actor alone, as
+    shipped beside a dataset); only the actor acts when recording."""
+    state = torch.load(policy_file, map_location="cpu")
+    module = sac.actor if state.keys() == sac.actor.state_dict().keys() else sac
+    try:
+        module.load_state_dict(state)
+    except RuntimeError:
+        raise UserError(f"{policy_file} does not fit env={env_name} with this model config") from None
+
+
+def expert_policy(cfg: DictConfig, sac: SoftActorCritic, native_env: gym.Env) -> Callable:
+    """Observation of the unwrapped env -> the action of sac's actor that expert.actions asks for (its mean, or
+    a sample of pi(.|s)), in the env's own action units."""
+    deterministic = cfg.expert.actions == "deterministic"
+
     def policy(obs: np.ndarray) -> np.ndarray:
         obs = with_indicator(obs) if cfg.imitation.absorbing else obs
-        return from_unit_actions(sac.act(obs, deterministic=True), native_env.action_space)
+        return from_unit_actions(sac.act(obs, deterministic=deterministic), native_env.action_space)
     return policy
+
+
+def record_expert(cfg: DictConfig, sac: SoftActorCritic, native_env: gym.Env, episodes: int,
+                  seed: int) -> list[Episode]:
+    """`episodes` episodes of the expert from reset seeds seed, seed + 1, ...; sampled actions draw from torch's
+    generator seeded with `seed`, so a recording can be repeated exactly."""
+    torch.manual_seed(seed)
+    return record_episodes(expert_policy(cfg, sac, native_env), native_env, episodes, seed=seed)
 
 
 def train_expert(cfg: DictConfig, work_dir: Path) -> Path:
@@ -114,10 +143,14 @@ def train_expert(cfg: DictConfig, work_dir: Path) -> Path:
 
 
 def trained_steps(agent_file: Path) -> int | None:
-    """The steps the policy in agent_file was trained for, from its run's checkpoint (None without one)."""
+    """The steps the policy in agent_file was trained for: from its run's checkpoint or, for a policy.pt
+    shipped beside a dataset, from that dataset's metadata (None without either)."""
     checkpoint = load_checkpoint(agent_file.parent)
     if checkpoint is None:
-        return None
+        shipped_metadata = agent_file.parent / "data" / "metadata.json"
+        if not shipped_metadata.exists():
+            return None
+        return json.loads(shipped_metadata.read_text())["generation"].get("expert_training_steps")
     progress = checkpoint["progress"]
     if agent_file.name == BEST_AGENT_NAME:
         return max(progress.evaluations, key=lambda evaluation: evaluation["eval_return"])["step"]

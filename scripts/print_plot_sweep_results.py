@@ -4,8 +4,8 @@ configuration, and PNG plots next to the sweep.
     python scripts/print_plot_sweep_results.py --path outputs/GAIL_all_sweep/<date-time>
 
 Works for Ax sweeps and for plain multiruns of train.py or train_all.py. When the only parameter that varies
-is the seed, it reports the interquartile mean over seeds with a 95% percentile-bootstrap confidence interval
-(resampling the seeds) and plots the learning curves' IQM with that interval.
+is the seed, it reports the interquartile mean over seeds with a 95% stratified-bootstrap confidence interval
+(training/aggregate.py, after rliable) and plots the learning curves' IQM with that interval.
 """
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
+
+from training.aggregate import iqm_with_interval  # noqa: E402
 
 
 def read_jobs(sweep_dir: Path) -> pd.DataFrame:
@@ -43,21 +45,6 @@ def varying(jobs: pd.DataFrame) -> list[str]:
     """The override columns whose value differs between jobs."""
     fixed = {"job", "score"} | {c for c in jobs if c.startswith("score_")}
     return [c for c in jobs if c not in fixed and jobs[c].nunique(dropna=False) > 1]
-
-
-def interquartile_mean(values: np.ndarray) -> float:
-    """Mean of the middle 50% of the values (rliable's IQM; the 25% trimmed mean)."""
-    values = np.sort(values)
-    cut = int(np.floor(0.25 * len(values)))
-    return float(values[cut:len(values) - cut].mean())
-
-
-def bootstrap_interval(values: np.ndarray, statistic=interquartile_mean, samples: int = 2000,
-                       seed: int = 0) -> tuple[float, float]:
-    """95% percentile bootstrap interval of `statistic` over resampled seeds."""
-    rng = np.random.default_rng(seed)
-    stats = [statistic(rng.choice(values, size=len(values), replace=True)) for _ in range(samples)]
-    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
 
 
 def plot_search(jobs: pd.DataFrame, parameters: list[str], out: Path) -> None:
@@ -94,11 +81,11 @@ def learning_curves(sweep_dir: Path, jobs: pd.DataFrame, out: Path) -> None:
     if len(curves) < 2:
         return
     table = pd.concat(curves, axis=1).dropna()
-    iqm = table.apply(lambda row: interquartile_mean(row.to_numpy()), axis=1)
-    bands = np.array([bootstrap_interval(row.to_numpy()) for _, row in table.iterrows()])
+    estimates = [iqm_with_interval(row.to_numpy()) for _, row in table.iterrows()]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(table.index, iqm, label=f"IQM over {table.shape[1]} seeds")
-    ax.fill_between(table.index, bands[:, 0], bands[:, 1], alpha=0.25, label="95% bootstrap CI")
+    ax.plot(table.index, [e.value for e in estimates], label=f"IQM over {table.shape[1]} seeds")
+    ax.fill_between(table.index, [e.low for e in estimates], [e.high for e in estimates], alpha=0.25,
+                    label="95% stratified-bootstrap CI")
     ax.set(xlabel="step", ylabel="normalised score", title="learning curve")
     ax.legend()
     fig.tight_layout()
@@ -125,8 +112,8 @@ def main() -> None:
           + " ".join(f"{p}={best[p]}" for p in parameters))
     if parameters == ["seed"]:
         scores = finished["score"].to_numpy()
-        low, high = bootstrap_interval(scores)
-        print(f"seeds: {len(scores)}, IQM {interquartile_mean(scores):.4f} (95% CI {low:.4f} to {high:.4f}), "
+        iqm = iqm_with_interval(scores)
+        print(f"seeds: {len(scores)}, IQM {iqm.value:.4f} (95% CI {iqm.low:.4f} to {iqm.high:.4f}), "
               f"mean {scores.mean():.4f} +- {scores.std():.4f}")
         learning_curves(sweep_dir, finished, sweep_dir)
     plot_search(jobs, parameters, sweep_dir)

@@ -8,17 +8,30 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO_ROOT
 from scripts.benchmark_algorithms import (
+    DEFAULT_WORK_DIR,
+    Benchmark,
     code_versions,
-    run_directory,
+    headline_table,
+    launch,
     runs_table,
     score_at,
     table,
     unresumable_runs,
     versions_sentence,
 )
+
+
+def hopper_benchmark(work_dir, algorithms, seeds, protocol="default") -> Benchmark:
+    return Benchmark(work_dir, algorithms, "hopper", 5, seeds, protocol)
+
+
+def run_script(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "scripts/benchmark_algorithms.py", *arguments], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_there():
@@ -31,58 +44,147 @@ def test_score_at_takes_the_last_evaluation_up_to_the_step_once_the_run_got_ther
 
 
 def test_table_summarises_seeds_and_marks_missing_runs(tmp_path):
+    benchmark = hopper_benchmark(tmp_path, ["LSIQ", "GAIL"], [1, 2, 3])
     for seed, score in ((1, 0.4), (2, 0.8)):
-        run = run_directory(tmp_path, "LSIQ", "hopper", 5, seed)
+        run = benchmark.run_directory("LSIQ", seed)
         run.mkdir(parents=True)
         pd.DataFrame({"step": [100], "eval_score": [score]}).to_csv(run / "metrics.csv", index=False)
-    text = table(tmp_path, ["LSIQ", "GAIL"], "hopper", 5, [1, 2, 3], [100])
+    text = table(benchmark, [100])
     assert "| method | score @ 100 steps | reward corr. @ 100 steps | return corr. @ 100 steps |" in text
     assert "| LSIQ | 0.60 ± 0.20 (n=2) | – | – |" in text
     assert "| GAIL | – | – | – |" in text
 
 
 def test_runs_table_says_how_far_each_run_got(tmp_path):
-    finished = run_directory(tmp_path, "GAIL", "hopper", 5, 1)
+    benchmark = hopper_benchmark(tmp_path, ["GAIL", "SQIL"], [1, 2, 3])
+    finished = benchmark.run_directory("GAIL", 1)
     finished.mkdir(parents=True)
     pd.DataFrame({"step": [100, 150, 200, 300, 400], "eval_score": [0.2, None, 0.5, 0.7, 0.9]}).to_csv(
         finished / "metrics.csv", index=False)
     (finished / "result.json").write_text("{}")
-    cut = run_directory(tmp_path, "GAIL", "hopper", 5, 2)
+    cut = benchmark.run_directory("GAIL", 2)
     cut.mkdir(parents=True)
     pd.DataFrame({"step": [100, 130], "eval_score": [0.1, None]}).to_csv(cut / "metrics.csv", index=False)
-    starting = run_directory(tmp_path, "GAIL", "hopper", 5, 3)  # no evaluation yet, so no eval_score column
+    starting = benchmark.run_directory("GAIL", 3)  # no evaluation yet, so no eval_score column
     starting.mkdir(parents=True)
     pd.DataFrame({"step": [50], "critic_loss": [1.0]}).to_csv(starting / "metrics.csv", index=False)
-    text = runs_table(tmp_path, ["GAIL", "SQIL"], "hopper", 5, [1, 2, 3], [100, 400], steps=400)
+    text = runs_table(benchmark, [100, 400], steps=400)
     assert "| GAIL | 1 | 400 | 0.20 | 0.90 | 0.90 at 400 | 0.70 (3) |" in text
     assert "| GAIL | 2 | 130 (unfinished) | 0.10 | – | 0.10 at 100 | – |" in text
     assert "| GAIL | 3 | 50 (unfinished) | – | – | – | – |" in text
     assert "SQIL" not in text and len(text.splitlines()) == 5
-    assert "| GAIL | 0.15 ± 0.05 (n=2) |" in table(tmp_path, ["GAIL"], "hopper", 5, [1, 2, 3], [100])
+    assert "| GAIL | 0.15 ± 0.05 (n=2) |" in table(hopper_benchmark(tmp_path, ["GAIL"], [1, 2, 3]), [100])
+
+
+def write_run(run_dir, scores, steps, finished=True, tuned_for=None, dataset="ilbench/hopper/expert-v1"):
+    """A hand-made run: one evaluation every 100 steps with the given scores."""
+    run_dir.mkdir(parents=True)
+    evaluation_steps = [100 * (i + 1) for i in range(len(scores))]
+    pd.DataFrame({"step": evaluation_steps, "eval_score": scores}).to_csv(run_dir / "metrics.csv", index=False)
+    if finished:
+        (run_dir / "result.json").write_text(json.dumps({"steps": steps}))
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({
+        "tuned_for": tuned_for, "imitation": {"trajectories": 5},
+        "env": {"dataset": {"source": "minari", "id": dataset, "path": None}}}))
+
+
+def iqm_and_interval(cell: str) -> tuple[float, float, float]:
+    value, interval = cell.split(" [")
+    low, high = interval.rstrip("]").split(", ")
+    return float(value), float(low), float(high)
+
+
+def test_headline_table_gives_the_iqm_over_finished_seeds_of_the_final_and_the_mean_score(tmp_path):
+    benchmark = hopper_benchmark(tmp_path, ["GAIL", "SQIL", "RED"], [1, 2, 3, 4, 5])
+    # final score: mean of the last 3 evaluations up to step 500; mean: over all evaluations up to 500
+    write_run(benchmark.run_directory("GAIL", 1), [0.0, 0.0, 0.2, 0.2, 0.2], 500)  # final 0.2, mean 0.12
+    write_run(benchmark.run_directory("GAIL", 2), [0.0, 0.2, 0.4, 0.4, 0.4], 500)  # final 0.4, mean 0.28
+    write_run(benchmark.run_directory("GAIL", 3), [0.2, 0.4, 0.6, 0.6, 0.6], 500)  # final 0.6, mean 0.48
+    write_run(benchmark.run_directory("GAIL", 4), [1.0, 1.0, 1.0, 1.0, 1.0, 0.0], 600)  # step 600 is past 500
+    write_run(benchmark.run_directory("GAIL", 5), [0.9, 0.9], 500, finished=False)  # left out: unfinished
+    for seed in (1, 2):
+        write_run(benchmark.run_directory("SQIL", seed), [0.3] * 5, 500, dataset="ilbench/hopper/expert-v0")
+    rows = {row.split(" | ")[0].strip("| "): row.split(" | ") for row in
+            headline_table(benchmark, steps=500).splitlines()[2:]}
+    assert rows["GAIL"][1:4] == ["default", "`ilbench/hopper/expert-v1`", "4 of 5"]
+    final, low, high = iqm_and_interval(rows["GAIL"][4])
+    assert final == 0.5 and 0.2 <= low <= final <= high <= 1.0  # IQM of 0.2, 0.4, 0.6, 1.0: mean of 0.4, 0.6
+    mean, low, high = iqm_and_interval(rows["GAIL"][5].rstrip(" |"))
+    assert mean == 0.38 and 0.12 <= low <= mean <= high <= 1.0  # IQM of 0.12, 0.28, 0.48, 1.0
+    assert rows["SQIL"] == ["| SQIL", "default", "`ilbench/hopper/expert-v0`", "2 of 5", "0.30 [0.30, 0.30]",
+                            "0.30 [0.30, 0.30] |"]
+    assert rows["RED"] == ["| RED", "–", "–", "0 of 5", "–", "– |"]
+
+
+def test_published_protocol_applies_the_tuned_preset_where_one_exists_and_the_table_says_which(tmp_path,
+                                                                                              monkeypatch):
+    benchmark = hopper_benchmark(tmp_path, ["GAIL", "SQIL"], [1], "published")
+    assert benchmark.preset("GAIL") == "GAIL_5_trajectories" and benchmark.preset("SQIL") is None
+    assert benchmark.run_directory("GAIL", 1).parent.name == "GAIL_hopper_5traj_tuned"
+    assert benchmark.run_directory("SQIL", 1).parent.name == "SQIL_hopper_5traj"  # the default runs serve
+    assert hopper_benchmark(tmp_path, ["GAIL"], [1]).preset("GAIL") is None
+    launched = []
+    monkeypatch.setattr(subprocess, "call", lambda command, **options: launched.append(command) or 0)
+    for algorithm in ("GAIL", "SQIL"):
+        launch(benchmark, algorithm, 1, 500, ["training.batch_size=64"], threads=1)
+    assert "optimised_hyperparameters=GAIL_5_trajectories" in launched[0]
+    assert not any(a.startswith("optimised_hyperparameters=") for a in launched[1])
+    assert launched[0][-2:] == ["training.batch_size=64", "logging.progress_bar=false"]
+    write_run(benchmark.run_directory("GAIL", 1), [0.5] * 3, 300, tuned_for="GAIL")
+    write_run(benchmark.run_directory("SQIL", 1), [0.5] * 3, 300)
+    text = headline_table(benchmark, steps=300)
+    assert "| GAIL | GAIL_5_trajectories | " in text
+    assert "| SQIL | default (no tuned SQIL preset for 5 trajectories) | " in text
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--protocol", "tuned"], "error: argument --protocol: invalid choice: 'tuned' (choose from "),
+    (["--protcol", "published"], "error: unrecognized arguments: --protcol published"),
+    (["--protocol", "published", "--", "optimised_hyperparameters=GAIL_5_trajectories"],
+     "error: --protocol published chooses each method's optimised_hyperparameters preset; drop "
+     "optimised_hyperparameters= from the arguments after --, or use --protocol default"),
+])
+def test_benchmark_errors_end_in_one_line_and_status_2(tmp_path, arguments, message):
+    result = run_script("--algorithms", "GAIL", "--work-dir", str(tmp_path), "--table-only", *arguments)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(message)
+    assert not any(tmp_path.iterdir())
+
+
+def test_committed_hopper_table_is_what_its_command_makes_from_the_committed_runs(tmp_path):
+    committed = (REPO_ROOT / "results" / "hopper_5traj.md").read_text()
+    command = next(line.strip() for line in committed.splitlines() if line.startswith("    python "))
+    arguments = command.split()[2:]
+    arguments[arguments.index("--output") + 1] = str(tmp_path / "table.md")
+    result = run_script(*arguments)
+    assert result.returncode == 0, result.stderr
+    regenerated = (tmp_path / "table.md").read_text()
+    first_table = "\n| method |"
+    assert regenerated[regenerated.index(first_table):] == committed[committed.index(first_table):]
 
 
 def test_code_versions_of_the_finished_runs(tmp_path):
+    benchmark = hopper_benchmark(tmp_path, ["GAIL", "SQIL"], [1, 2, 3, 4])
     for seed, version in ((1, "abc123"), (2, "def456-dirty"), (3, "abc123")):
-        run = run_directory(tmp_path, "GAIL", "hopper", 5, seed)
+        run = benchmark.run_directory("GAIL", seed)
         run.mkdir(parents=True)
         (run / "result.json").write_text(json.dumps({"code_version": version}))
-    run_directory(tmp_path, "GAIL", "hopper", 5, 4).mkdir(parents=True)  # still running: no result.json
-    assert code_versions(tmp_path, ["GAIL", "SQIL"], "hopper", 5, [1, 2, 3, 4]) == ["abc123", "def456-dirty"]
+    benchmark.run_directory("GAIL", 4).mkdir(parents=True)  # still running: no result.json
+    assert code_versions(benchmark) == ["abc123", "def456-dirty"]
     assert versions_sentence(["abc123", "def456-dirty"]).endswith("(git describe): abc123, def456-dirty.")
     assert versions_sentence([]).startswith("No run of this table has finished yet")
 
 
 def test_benchmark_refuses_a_run_that_left_metrics_but_no_checkpoint_before_launching_any(tmp_path):
-    stuck = run_directory(tmp_path, "GAIL", "hopper", 5, 2)
+    benchmark = hopper_benchmark(tmp_path, ["GAIL"], [1, 2])
+    stuck = benchmark.run_directory("GAIL", 2)
     stuck.mkdir(parents=True)
     (stuck / "metrics.csv").write_text("step,eval_score\n100,0.5\n")
-    result = subprocess.run([sys.executable, "scripts/benchmark_algorithms.py", "--algorithms", "GAIL", "--seeds",
-                             "1", "2", "--steps", "300", "--work-dir", str(tmp_path)], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
+    result = run_script("--algorithms", "GAIL", "--seeds", "1", "2", "--steps", "300", "--work-dir", str(tmp_path))
+    assert result.returncode == 2
     assert result.stderr.strip() == (f"error: {stuck} left metrics but no checkpoint to resume; delete that "
                                      f"directory to run again from scratch")
-    assert not run_directory(tmp_path, "GAIL", "hopper", 5, 1).exists()  # no run was started
+    assert not benchmark.run_directory("GAIL", 1).exists()  # no run was started
     assert (stuck / "metrics.csv").read_text() == "step,eval_score\n100,0.5\n"
 
 
@@ -98,12 +200,18 @@ def test_unresumable_runs_are_those_with_metrics_and_neither_checkpoint_nor_fini
     assert unresumable_runs(list(runs.values()), steps=300) == [runs["stuck"], runs["short"]]
 
 
-def test_interquartile_mean_and_its_bootstrap_interval():
-    from scripts.print_plot_sweep_results import bootstrap_interval, interquartile_mean
+def test_interquartile_mean_and_its_stratified_bootstrap_interval():
+    from training.aggregate import interquartile_mean, iqm_with_interval
     values = np.array([0.0, 1.0, 2.0, 3.0, 100.0, -50.0, 2.5, 1.5])
     assert interquartile_mean(values) == pytest.approx(np.mean([1.0, 1.5, 2.0, 2.5]))
-    low, high = bootstrap_interval(values)
-    assert low <= interquartile_mean(values) <= high
+    estimate = iqm_with_interval(values)
+    assert estimate.value == interquartile_mean(values) and estimate.low <= estimate.value <= estimate.high
+    assert str(iqm_with_interval(np.array([0.3, 0.3]))) == "0.30 [0.30, 0.30]"
+    # stratified: runs are resampled within each task, so no resample loses either task
+    two_tasks = np.array([[0.0, 10.0], [0.0, 10.0], [1.0, 11.0]])
+    estimate = iqm_with_interval(two_tasks)
+    assert estimate.value == pytest.approx(np.mean([0.0, 1.0, 10.0, 10.0]))
+    assert 5.0 <= estimate.low <= estimate.high <= 6.0
 
 
 def test_print_plot_sweep_results_on_a_seed_sweep(tmp_path):
@@ -129,7 +237,6 @@ def test_print_plot_sweep_results_refuses_a_directory_without_jobs(tmp_path):
                                            ("tensorboard/events.out", False),
                                            (".hydra/config.yaml", False)])
 def test_benchmark_runs_folder_tracks_only_metrics_results_and_configs(name, tracked):
-    from scripts.benchmark_algorithms import DEFAULT_WORK_DIR
-    path = run_directory(DEFAULT_WORK_DIR, "GAIL", "hopper", 5, 1) / name
+    path = hopper_benchmark(DEFAULT_WORK_DIR, ["GAIL"], [1], "published").run_directory("GAIL", 1) / name
     ignored = subprocess.run(["git", "check-ignore", "--no-index", "--quiet", str(path)], cwd=DEFAULT_WORK_DIR)
     assert ignored.returncode == (1 if tracked else 0)

@@ -1,5 +1,5 @@
 """Every dataset shipped under experts/ loads, fits its env, holds no NaN, matches its own metadata, and its
-expert policy replays to the return it states."""
+expert policy replays to the return it states; each MuJoCo task's default is the sampled-action recording."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,11 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, make_config
 from data.sources import read_minari
+from training.evaluation import reference_returns
 
 SHIPPED = sorted(path.parent.parent for path in (REPO_ROOT / "experts").glob("**/data/metadata.json"))
 
@@ -34,7 +36,28 @@ def test_shipped_dataset_is_consistent(folder):
     assert np.std(returns) == pytest.approx(generation["expert_return_std"], abs=1e-3)
     assert metadata["ref_max_score"] == pytest.approx(generation["expert_return_mean"])
     assert metadata["ref_min_score"] == pytest.approx(generation["random_return_mean"])
+    assert generation["actions"] in ("deterministic", "sampled")
     assert (folder / "policy.pt").exists()
+
+
+@pytest.mark.parametrize("task", ["hopper", "halfcheetah", "walker2d", "ant"])
+def test_each_task_defaults_to_its_sampled_action_dataset_recorded_from_the_v0_policy(task):
+    cfg = make_config(f"env={task}")
+    assert cfg.env.dataset.id == f"ilbench/{task}/expert-v1"
+    sampled, mean = (read_minari(f"ilbench/{task}/expert-{version}", download=False) for version in ("v1", "v0"))
+    recorded, v0 = sampled.metadata["generation"], mean.metadata["generation"]
+    assert len(sampled.episodes) == 25
+    assert recorded["actions"] == "sampled" and v0["actions"] == "deterministic"
+    assert recorded["policy_file"] == f"experts/ilbench/{task}/expert-v0/policy.pt"
+    assert "expert.actions=sampled" in recorded["command"] and recorded["seed"] == v0["seed"]
+    assert recorded["random_return_mean"] == pytest.approx(v0["random_return_mean"])  # the same random reference
+    assert recorded["expert_training_steps"] == v0["expert_training_steps"]
+    policies = [torch.load(REPO_ROOT / f"experts/ilbench/{task}/expert-{v}/policy.pt") for v in ("v1", "v0")]
+    assert all(torch.equal(policies[0][key], policies[1][key]) for key in policies[1])
+    # the normalisation reference follows the chosen dataset
+    assert reference_returns(cfg.env, None)[1] == pytest.approx(recorded["expert_return_mean"])
+    deterministic = make_config(f"env={task}", f"env.dataset.id=ilbench/{task}/expert-v0")
+    assert reference_returns(deterministic.env, None)[1] == pytest.approx(v0["expert_return_mean"])
 
 
 def test_dataset_table_lists_every_shipped_dataset():

@@ -15,9 +15,10 @@ import torch
 
 from algorithms import algorithm_class
 from conftest import REPO_ROOT, TINY, make_config
+from data.sources import EpisodeSet, read_minari
 from data.transitions import Transitions
 from errors import UserError
-from scripts.make_expert_data import train_expert
+from scripts.make_expert_data import make_expert_data, train_expert
 from training.config import check_config
 from training.evaluation import Episodes
 from training.logger import MetricsLog
@@ -182,6 +183,28 @@ def test_make_expert_data_end_to_end(tmp_path):
     wrong = run_command("env=inverted_pendulum", "expert.select=worst", script="scripts/make_expert_data.py")
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1] == \
         "error: expert.select=worst is unknown; use one of final, best"
+
+
+def test_make_expert_data_records_a_shipped_policy_with_sampled_actions_reproducibly(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    shipped = "experts/ilbench/inverted_pendulum/expert-v0"
+
+    def record(actions: str, dataset_id: str) -> EpisodeSet:
+        make_expert_data(make_config(
+            "env=inverted_pendulum", f"expert.actions={actions}", f"expert.policy={REPO_ROOT / shipped}/policy.pt",
+            "expert.episodes=2", "expert.random_episodes=1", f"expert.output_root={tmp_path}",
+            f"expert.dataset_id={dataset_id}", config_name="make_expert_data"))
+        return read_minari(dataset_id, download=False)
+
+    sampled, again, mean = record("sampled", "test/ip/a-v0"), record("sampled", "test/ip/b-v0"), \
+        record("deterministic", "test/ip/c-v0")
+    generation = sampled.metadata["generation"]
+    assert generation["actions"] == "sampled" and generation["policy_file"].endswith(f"{shipped}/policy.pt")
+    assert generation["expert_training_steps"] == 30000  # read from the shipped dataset's metadata
+    assert mean.metadata["generation"]["actions"] == "deterministic"
+    for first, second, deterministic in zip(sampled.episodes, again.episodes, mean.episodes):
+        np.testing.assert_array_equal(first.action, second.action)  # the same seed, the same samples
+        assert not np.allclose(first.action[:10], deterministic.action[:10])
 
 
 def test_make_expert_data_refuses_a_work_dir_whose_run_saved_no_checkpoint(tmp_path):
