@@ -8,10 +8,15 @@ import argparse
 import json
 from pathlib import Path
 
+from errors import UserError, exit_on_user_error
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def rows(root: Path) -> list[str]:
+    if not any(root.glob("**/data/metadata.json")):
+        raise UserError(f"--root {root} holds no Minari dataset (no */data/metadata.json); give the folder the "
+                        f"datasets were written to, e.g. experts")
     lines = ["| dataset | env | actions | episodes | steps | expert return | random return | expert trained for | "
              "command |", "|---|---|---|---:|---:|---:|---:|---:|---|"]
     for metadata_file in sorted(root.glob("**/data/metadata.json")):
@@ -29,7 +34,8 @@ def rows(root: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=REPO_ROOT / "experts", help="Minari root folder to list")
-    print("\n".join(rows(parser.parse_args().root)))
+    with exit_on_user_error():
+        print("\n".join(rows(parser.parse_args().root)))
 
 
 if __name__ == "__main__":

@@ -85,3 +85,11 @@ def test_check_experts_fails_a_policy_whose_return_differs_from_its_metadata(tmp
     metadata_file.write_text(json.dumps(metadata))
     result = replay(folder, episodes=1)
     assert result.returns.tolist() == [1000.0] and not result.passed
+
+
+def test_dataset_table_of_a_folder_without_datasets_is_one_error_line(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/dataset_table.py", "--root", str(tmp_path)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"error: --root {tmp_path} holds no Minari dataset (no */data/metadata.json); give the folder the datasets "
+        f"were written to, e.g. experts")
