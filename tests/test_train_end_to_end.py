@@ -109,25 +109,28 @@ def test_reward_correlations_per_transition_and_per_episode_return():
     assert correlations["return_correlation"] > 0.5
 
 
-def test_resume_after_kill_loses_and_duplicates_no_row(tmp_path):
+def test_a_run_killed_with_sigkill_and_resumed_writes_what_an_uninterrupted_run_writes(tmp_path):
     arguments = ["algorithm=SAC", *TINY, "steps=3000", "checkpoint.interval=200", "evaluation.interval=1000"]
-    process = subprocess.Popen([sys.executable, "train.py", *arguments, f"hydra.run.dir={tmp_path}"], cwd=REPO_ROOT,
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "train.py", *arguments, f"hydra.run.dir={killed}"], cwd=REPO_ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=os.environ | {"OMP_NUM_THREADS": "1"})
     deadline = time.time() + 180
-    while not (tmp_path / "checkpoint.pt").exists() and time.time() < deadline:
+    while not (killed / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["progress"].step
+    killed_at = torch.load(killed / "checkpoint.pt", weights_only=False)["progress"].step
     assert 0 < killed_at < 3000
-    result = run_command(f"resume={tmp_path}", "logging.progress_bar=false")
+    result = run_command(f"resume={killed}", "logging.progress_bar=false")
     assert result.returncode == 0, result.stderr
-    metrics = pd.read_csv(tmp_path / "metrics.csv")
-    train_rows = metrics.dropna(subset=["critic_loss"])["step"].tolist()
-    assert train_rows == list(range(100, 3001, 50))  # every log row exactly once
+    metrics = pd.read_csv(killed / "metrics.csv")
+    assert metrics.dropna(subset=["critic_loss"])["step"].tolist() == list(range(100, 3001, 50))  # each row once
     assert metrics.dropna(subset=["eval_score"])["step"].tolist() == [1000, 2000, 3000]
+    assert run_command(*arguments, f"hydra.run.dir={tmp_path / 'whole'}").returncode == 0
+    for name in ("metrics.csv", "result.json"):
+        assert (killed / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
 
 def test_a_fresh_run_refuses_a_directory_that_holds_another_runs_metrics(tmp_path):
