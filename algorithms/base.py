@@ -29,6 +29,7 @@ from tqdm import tqdm
 from data.expert import ExpertData
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
+from models.precision import precision_context
 from training.config import check_choice
 from training.errors import UserError
 
@@ -77,7 +78,7 @@ class Algorithm:
         """Before any environment step: BC pre-training of the actor when bc_pretraining.iterations > 0."""
         if self.cfg.bc_pretraining.iterations > 0:
             pretrain_actor(self.sac.actor, self.expert, self.cfg.bc_pretraining, self.cfg.training.batch_size,
-                           self.cfg.logging, log)
+                           self.cfg.logging, log, self.sac.precision)
 
     def update(self, agent: Transitions | None, expert: Transitions | None) -> dict[str, torch.Tensor]:
         """One update: the method's reward model on the unmixed batches, then the learner."""
@@ -117,7 +118,8 @@ class Algorithm:
         """With imitation.bc_aux_loss, one BC step on the expert batch with the main actor optimiser."""
         if not self.cfg.imitation.bc_aux_loss:
             return {}
-        loss = bc_loss(self.sac.actor, expert)
+        with self.sac.autocast():
+            loss = bc_loss(self.sac.actor, expert)
         self.sac.actor_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.sac.actor_optimiser.step()
@@ -157,9 +159,9 @@ def shuffled_batches(expert: ExpertData, batch_size: int) -> Iterator[Transition
 
 def fit_to_expert_data(parameters, batch_loss: Callable[[Transitions], torch.Tensor], expert: ExpertData,
                        iterations: int, learning_rate: float, weight_decay: float, batch_size: int,
-                       logging: DictConfig, log: LogFn, name: str) -> None:
+                       logging: DictConfig, log: LogFn, name: str, precision: str) -> None:
     """`iterations` AdamW steps on `batch_loss` of shuffled expert batches (endless epochs), logging `name`
-    every logging.interval iterations, with a progress bar if logging.progress_bar.
+    every logging.interval iterations, with a progress bar if logging.progress_bar; losses in `precision`.
 
     Pre-training comes before the first environment step, so its rows are logged at steps iteration - iterations
     (up to 0), with the iteration itself in `pretraining_iteration`: steps stay in order, and a resumed run,
@@ -168,7 +170,8 @@ def fit_to_expert_data(parameters, batch_loss: Callable[[Transitions], torch.Ten
     batches = shuffled_batches(expert, batch_size)
     bar = tqdm(range(1, iterations + 1), desc=name, unit="it", disable=not logging.progress_bar, dynamic_ncols=True)
     for iteration in bar:
-        loss = batch_loss(next(batches))
+        with precision_context(precision, expert.rows.device):
+            loss = batch_loss(next(batches))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -178,7 +181,7 @@ def fit_to_expert_data(parameters, batch_loss: Callable[[Transitions], torch.Ten
 
 
 def pretrain_actor(actor: SquashedGaussianActor, expert: ExpertData, bc_cfg: DictConfig, batch_size: int,
-                   logging: DictConfig, log: LogFn) -> None:
+                   logging: DictConfig, log: LogFn, precision: str) -> None:
     """BC on the expert data with its own AdamW optimiser; only the actor is trained."""
     fit_to_expert_data(actor.parameters(), lambda batch: bc_loss(actor, batch), expert, bc_cfg.iterations,
-                       bc_cfg.learning_rate, 0.0, batch_size, logging, log, "bc_loss")
+                       bc_cfg.learning_rate, 0.0, batch_size, logging, log, "bc_loss", precision)

@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from algorithms.implicit_q import ImplicitQAlgorithm
 from data.transitions import Transitions
+from models.precision import input_gradients
 from training.config import check_choice
 from training.errors import UserError
 
@@ -97,5 +98,5 @@ class IQLearn(ImplicitQAlgorithm):
         inputs = (mix * expert + (1 - mix) * agent).expand(self.sac.critic.count, -1, -1).clone().requires_grad_(True)
         obs_size = batch.obs.shape[1]
         q = self.sac.critic(inputs[..., :obs_size], inputs[..., obs_size:])
-        gradient, = torch.autograd.grad(q.sum(), inputs, create_graph=True)
+        gradient, = input_gradients(q, [inputs])
         return ((gradient.norm(dim=-1) - 1) ** 2).mean()

@@ -7,6 +7,7 @@ losses (docs/ALGORITHMS.md §2.3, §20.1).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from algorithms.base import Algorithm
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
+from models.precision import precision_context
 
 CriticLoss = Callable[[Transitions], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 ActorValue = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (s, a) -> the value the actor maximises
@@ -31,7 +33,7 @@ class SoftActorCritic(nn.Module):
                  discount: float = 0.99, polyak_factor: float = 0.995, target_temperature: float = -1.0,
                  learn_temperature: bool = True, initial_temperature: float = 1.0, critic_learning_rate: float = 3e-4,
                  actor_learning_rate: float = 3e-4, temperature_learning_rate: float = 3e-4,
-                 absorbing: bool = False):
+                 absorbing: bool = False, precision: str = "fp32"):
         super().__init__()
         self.obs_size, self.action_size = obs_size, action_size
         self.actor = SquashedGaussianActor(obs_size, action_size, hidden_size, depth, activation, log_std_min,
@@ -41,7 +43,7 @@ class SoftActorCritic(nn.Module):
         self.log_alpha = nn.Parameter(torch.tensor(math.log(initial_temperature)), requires_grad=learn_temperature)
         self.discount, self.polyak_factor = discount, polyak_factor
         self.target_entropy = target_temperature * action_size
-        self.learn_temperature, self.absorbing = learn_temperature, absorbing
+        self.learn_temperature, self.absorbing, self.precision = learn_temperature, absorbing, precision
         self.actor_optimiser = torch.optim.AdamW(self.actor.parameters(), lr=actor_learning_rate, weight_decay=0.0,
                                                  fused=True)
         self.critic_optimiser = torch.optim.AdamW(self.critic.parameters(), lr=critic_learning_rate,
@@ -58,11 +60,15 @@ class SoftActorCritic(nn.Module):
                    target_temperature=rl.target_temperature, learn_temperature=rl.learn_temperature,
                    initial_temperature=rl.initial_temperature, critic_learning_rate=cfg.training.learning_rate,
                    actor_learning_rate=rl.actor_learning_rate, temperature_learning_rate=rl.temperature_learning_rate,
-                   absorbing=cfg.imitation.absorbing)
+                   absorbing=cfg.imitation.absorbing, precision=cfg.precision)
 
     @property
     def alpha(self) -> torch.Tensor:
         return self.log_alpha.exp()
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The region in which this learner, or the method it serves, computes a loss (models/precision.py)."""
+        return precision_context(self.precision, self.log_alpha.device)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
@@ -120,8 +126,9 @@ class SoftActorCritic(nn.Module):
                actor_value: ActorValue | None = None) -> dict[str, torch.Tensor]:
         """One critic step (SAC's soft Bellman loss unless a method supplies its own), one actor step and one
         temperature step (if learned; both skipped when not `update_actor`), then the Polyak update.
-        Returns detached metrics (no host sync)."""
-        loss, metrics = (critic_loss or self.soft_bellman_loss)(batch)
+        Returns detached metrics (no host sync). Losses are computed under `autocast`, backward passes after it."""
+        with self.autocast():
+            loss, metrics = (critic_loss or self.soft_bellman_loss)(batch)
         self.critic_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimiser.step()
@@ -129,7 +136,8 @@ class SoftActorCritic(nn.Module):
             self.update_target()
             return metrics
 
-        actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch, actor_value)
+        with self.autocast():
+            actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch, actor_value)
         self.actor_optimiser.zero_grad(set_to_none=True)
         self.temperature_optimiser.zero_grad(set_to_none=True)
         # One backward for both: the actor loss holds alpha fixed and the temperature loss holds log pi fixed,
