@@ -21,6 +21,7 @@ from data.transitions import Transitions
 from errors import UserError, check_choice
 from models.actor import ACTION_CLIP
 from models.discriminator import Discriminator
+from models.precision import input_gradients
 
 REWARD_FUNCTIONS = ("GAIL", "AIRL", "FAIRL")
 LOSS_FUNCTIONS = ("BCE", "Mixup", "PUGAIL")
@@ -124,29 +125,35 @@ class AdversarialImitation(Algorithm):
         """One discriminator step on the unmixed agent and expert batches."""
         options = self.options
         self.discriminator.train()
-        if options.loss_function == "Mixup":
-            mix = torch.distributions.Beta(options.mixup_alpha, options.mixup_alpha).sample((len(agent),))
-            mixed = interpolate(expert, agent, mix.to(agent.obs.device))
-            mixed_logit = self.logit(mixed)
-            loss = mixup_loss(mixed_logit, mix.to(agent.obs.device), mixed.weight)
-            entropy = (mixed.weight * bernoulli_entropy(mixed_logit)).mean()
-        else:
-            expert_logit, agent_logit = self.logit(expert), self.logit(agent)
-            if options.loss_function == "BCE":
-                loss = bce_loss(expert_logit, agent_logit, expert.weight, agent.weight)
-            else:
-                loss = pu_loss(expert_logit, agent_logit, expert.weight, agent.weight, options.pos_class_prior,
-                               options.nonnegative_margin)
-            entropy = (expert.weight * bernoulli_entropy(expert_logit)
-                       + agent.weight * bernoulli_entropy(agent_logit)).mean()
-        total = loss - options.entropy_bonus * entropy
-        if options.grad_penalty > 0:
-            total = total + options.grad_penalty * self.gradient_penalty(expert, agent)
+        with self.sac.autocast():
+            loss, entropy = self.discriminator_loss(agent, expert)
+            total = loss - options.entropy_bonus * entropy
+            if options.grad_penalty > 0:
+                total = total + options.grad_penalty * self.gradient_penalty(expert, agent)
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
         self.optimiser.step()
         self.discriminator.eval()
         return {"discriminator_loss": loss.detach(), "discriminator_entropy": entropy.detach()}
+
+    def discriminator_loss(self, agent: Transitions, expert: Transitions) -> tuple[torch.Tensor, torch.Tensor]:
+        """The classification loss (expert = 1, agent = 0) and the weighted mean entropy of the outputs."""
+        options = self.options
+        if options.loss_function == "Mixup":
+            mix = torch.distributions.Beta(options.mixup_alpha, options.mixup_alpha).sample((len(agent),))
+            mixed = interpolate(expert, agent, mix.to(agent.obs.device))
+            mixed_logit = self.logit(mixed)
+            loss = mixup_loss(mixed_logit, mix.to(agent.obs.device), mixed.weight)
+            return loss, (mixed.weight * bernoulli_entropy(mixed_logit)).mean()
+        expert_logit, agent_logit = self.logit(expert), self.logit(agent)
+        if options.loss_function == "BCE":
+            loss = bce_loss(expert_logit, agent_logit, expert.weight, agent.weight)
+        else:
+            loss = pu_loss(expert_logit, agent_logit, expert.weight, agent.weight, options.pos_class_prior,
+                           options.nonnegative_margin)
+        entropy = (expert.weight * bernoulli_entropy(expert_logit)
+                   + agent.weight * bernoulli_entropy(agent_logit)).mean()
+        return loss, entropy
 
     def gradient_penalty(self, expert: Transitions, agent: Transitions) -> torch.Tensor:
         """mean[w (|grad_{s,a} f|^2)] (zero-centred) or mean[w (|grad_{s,a} f| - 1)^2] (one-centred) at random
@@ -155,7 +162,7 @@ class AdversarialImitation(Algorithm):
         obs, action = mixed.obs.detach().requires_grad_(True), mixed.action.detach().requires_grad_(True)
         logit = self.discriminator(obs, action, mixed.next_obs, mixed.terminal)
         inputs = [obs] if self.discriminator.state_only else [obs, action]
-        gradients = torch.autograd.grad(logit.sum(), inputs, create_graph=True)
+        gradients = input_gradients(logit, inputs)
         norm = torch.cat(gradients, dim=1).norm(dim=1)
         centre = self.options.grad_penalty_centre
         return (mixed.weight * (norm - centre) ** 2).mean()

@@ -18,6 +18,7 @@ from algorithms.base import Algorithm, LogFn
 from data.expert import ExpertData
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
+from models.precision import precision_context
 
 
 class BC(Algorithm):
@@ -42,9 +43,9 @@ def shuffled_batches(expert: ExpertData, batch_size: int) -> Iterator[Transition
 
 def fit_to_expert_data(parameters: Iterable[torch.nn.Parameter], batch_loss: Callable[[Transitions], torch.Tensor],
                        expert: ExpertData, iterations: int, learning_rate: float, weight_decay: float,
-                       batch_size: int, logging: DictConfig, log: LogFn, name: str) -> None:
+                       batch_size: int, logging: DictConfig, log: LogFn, name: str, precision: str) -> None:
     """`iterations` AdamW steps on `batch_loss` of shuffled expert batches (endless epochs), logging `name`
-    every logging.interval iterations, with a progress bar if logging.progress_bar.
+    every logging.interval iterations, with a progress bar if logging.progress_bar; losses in `precision`.
 
     Pre-training comes before the first environment step, so its rows are logged at steps iteration - iterations
     (up to 0), with the iteration itself in `pretraining_iteration`: steps stay in order, and a resumed run,
@@ -53,7 +54,8 @@ def fit_to_expert_data(parameters: Iterable[torch.nn.Parameter], batch_loss: Cal
     batches = shuffled_batches(expert, batch_size)
     bar = tqdm(range(1, iterations + 1), desc=name, unit="it", disable=not logging.progress_bar, dynamic_ncols=True)
     for iteration in bar:
-        loss = batch_loss(next(batches))
+        with precision_context(precision, expert.rows.device):
+            loss = batch_loss(next(batches))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -63,7 +65,7 @@ def fit_to_expert_data(parameters: Iterable[torch.nn.Parameter], batch_loss: Cal
 
 
 def pretrain_actor(actor: SquashedGaussianActor, expert: ExpertData, bc_cfg: DictConfig, batch_size: int,
-                   logging: DictConfig, log: LogFn) -> None:
+                   logging: DictConfig, log: LogFn, precision: str) -> None:
     """BC on the expert data with its own AdamW optimiser; only the actor is trained."""
     fit_to_expert_data(actor.parameters(), lambda batch: bc_loss(actor, batch), expert, bc_cfg.iterations,
-                       bc_cfg.learning_rate, 0.0, batch_size, logging, log, "bc_loss")
+                       bc_cfg.learning_rate, 0.0, batch_size, logging, log, "bc_loss", precision)

@@ -62,7 +62,7 @@ class DRIL(Algorithm):
         fit_to_expert_data(self.ensemble.parameters(), lambda batch: bc_loss(self.ensemble, batch), self.expert,
                            options.pretraining_iterations, options.network.learning_rate,
                            options.network.weight_decay, self.cfg.training.batch_size, self.cfg.logging, log,
-                           "ensemble_bc_loss")
+                           "ensemble_bc_loss", self.sac.precision)
         expert_uncertainty = self.uncertainty(self.expert.all())
         self.threshold = torch.quantile(expert_uncertainty.double(), options.quantile_cutoff).item()
 

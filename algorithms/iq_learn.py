@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from algorithms.implicit_q import ImplicitQAlgorithm
 from data.transitions import Transitions
 from errors import UserError, check_choice
+from models.precision import input_gradients
 
 VALUE_LOSSES = ("value", "value_expert", "v0")
 REGULARISER_ROWS = ("all", "expert")
@@ -96,5 +97,5 @@ class IQLearn(ImplicitQAlgorithm):
         inputs = (mix * expert + (1 - mix) * agent).expand(self.sac.critic.count, -1, -1).clone().requires_grad_(True)
         obs_size = batch.obs.shape[1]
         q = self.sac.critic(inputs[..., :obs_size], inputs[..., obs_size:])
-        gradient, = torch.autograd.grad(q.sum(), inputs, create_graph=True)
+        gradient, = input_gradients(q, [inputs])
         return ((gradient.norm(dim=-1) - 1) ** 2).mean()

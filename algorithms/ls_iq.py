@@ -226,12 +226,13 @@ class LSIQ(ImplicitQAlgorithm):
         online Q, so running it before the Q step is the same as running it after, as the reference does."""
         if self.entropy_critic is None:
             return {}
-        target = self.entropy_target(batch, is_expert)
-        prediction = self.entropy_critic(batch.obs, batch.action)
-        if self.options.entropy_critic_loss == "huber":
-            loss = F.huber_loss(prediction, target.expand_as(prediction))
-        else:
-            loss = ((prediction - target) ** 2).mean()
+        with self.sac.autocast():
+            target = self.entropy_target(batch, is_expert)
+            prediction = self.entropy_critic(batch.obs, batch.action)
+            if self.options.entropy_critic_loss == "huber":
+                loss = F.huber_loss(prediction, target.expand_as(prediction))
+            else:
+                loss = ((prediction - target) ** 2).mean()
         self.entropy_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.entropy_optimiser.step()

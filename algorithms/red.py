@@ -69,7 +69,7 @@ class RED(Algorithm):
                            lambda batch: (batch.weight * self.prediction_error(batch)).mean(), self.expert,
                            options.pretraining_iterations, options.network.learning_rate,
                            options.network.weight_decay, self.cfg.training.batch_size, self.cfg.logging, log,
-                           "red_loss")
+                           "red_loss", self.sac.precision)
         self.predictor.eval()
         if self.bandwidth is None:
             self.bandwidth = self.calibrated_bandwidth()

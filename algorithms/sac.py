@@ -13,6 +13,7 @@ learned or fixed temperature. With absorbing states on, `absorbing_bootstrap` sa
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from algorithms.bc import bc_loss
 from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
+from models.precision import precision_context
 from training.config import ABSORBING_BOOTSTRAPS
 
 CriticLoss = Callable[[Transitions], tuple[torch.Tensor, dict[str, torch.Tensor]]]
@@ -38,7 +40,8 @@ class SoftActorCritic(nn.Module):
                  discount: float = 0.99, polyak_factor: float = 0.995, target_temperature: float = -1.0,
                  learn_temperature: bool = True, initial_temperature: float = 1.0, critic_learning_rate: float = 3e-4,
                  actor_learning_rate: float = 3e-4, temperature_learning_rate: float = 3e-4,
-                 absorbing: bool = False, absorbing_bootstrap: str = "exact", bc_aux_loss: bool = False):
+                 absorbing: bool = False, absorbing_bootstrap: str = "exact", bc_aux_loss: bool = False,
+                 precision: str = "fp32"):
         super().__init__()
         if absorbing_bootstrap not in ABSORBING_BOOTSTRAPS:
             raise ValueError(f"absorbing_bootstrap={absorbing_bootstrap!r}; use one of {ABSORBING_BOOTSTRAPS}")
@@ -51,7 +54,7 @@ class SoftActorCritic(nn.Module):
         self.discount, self.polyak_factor = discount, polyak_factor
         self.target_entropy = target_temperature * action_size
         self.learn_temperature, self.absorbing, self.bc_aux_loss = learn_temperature, absorbing, bc_aux_loss
-        self.absorbing_bootstrap = absorbing_bootstrap
+        self.absorbing_bootstrap, self.precision = absorbing_bootstrap, precision
         self.actor_optimiser = torch.optim.AdamW(self.actor.parameters(), lr=actor_learning_rate, weight_decay=0.0,
                                                  fused=True)
         self.critic_optimiser = torch.optim.AdamW(self.critic.parameters(), lr=critic_learning_rate,
@@ -69,11 +72,15 @@ class SoftActorCritic(nn.Module):
                    initial_temperature=rl.initial_temperature, critic_learning_rate=cfg.training.learning_rate,
                    actor_learning_rate=rl.actor_learning_rate, temperature_learning_rate=rl.temperature_learning_rate,
                    absorbing=cfg.imitation.absorbing, absorbing_bootstrap=cfg.imitation.absorbing_bootstrap,
-                   bc_aux_loss=cfg.imitation.bc_aux_loss)
+                   bc_aux_loss=cfg.imitation.bc_aux_loss, precision=cfg.precision)
 
     @property
     def alpha(self) -> torch.Tensor:
         return self.log_alpha.exp()
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The region in which this learner, or the method it serves, computes a loss (models/precision.py)."""
+        return precision_context(self.precision, self.log_alpha.device)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
@@ -140,13 +147,14 @@ class SoftActorCritic(nn.Module):
         """With the BC auxiliary loss on, one BC step of the actor on `bc_batch` (expert rows); then one critic
         step (SAC's soft Bellman loss unless a method supplies its own), one actor step and one temperature step
         (if learned; both skipped when not `update_actor`), then the Polyak update.
-        Returns detached metrics (no host sync)."""
+        Returns detached metrics (no host sync). Losses are computed under `autocast`, backward passes after it."""
         metrics = {}
         if self.bc_aux_loss:
             if bc_batch is None:
                 raise ValueError("the BC auxiliary loss (imitation.bc_aux_loss) needs an expert batch: pass bc_batch")
             metrics = self.behaviour_cloning_step(bc_batch)
-        loss, critic_metrics = (critic_loss or self.soft_bellman_loss)(batch)
+        with self.autocast():
+            loss, critic_metrics = (critic_loss or self.soft_bellman_loss)(batch)
         metrics |= critic_metrics
         self.critic_optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -155,7 +163,8 @@ class SoftActorCritic(nn.Module):
             self.update_target()
             return metrics
 
-        actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch, actor_value)
+        with self.autocast():
+            actor_loss, temperature_loss, log_prob = self.actor_and_temperature_losses(batch, actor_value)
         self.actor_optimiser.zero_grad(set_to_none=True)
         self.temperature_optimiser.zero_grad(set_to_none=True)
         # One backward for both: the actor loss holds alpha fixed and the temperature loss holds log pi fixed,
@@ -170,7 +179,8 @@ class SoftActorCritic(nn.Module):
 
     def behaviour_cloning_step(self, expert: Transitions) -> dict[str, torch.Tensor]:
         """One BC step on the expert batch with the main actor optimiser (imitation.bc_aux_loss)."""
-        loss = bc_loss(self.actor, expert)
+        with self.autocast():
+            loss = bc_loss(self.actor, expert)
         self.actor_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.actor_optimiser.step()

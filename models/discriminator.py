@@ -3,9 +3,25 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _SpectralNorm
 
-from models.mlp import ACTIVATIONS, activation_gain
+from models.mlp import ACTIVATIONS, Float32OutputSequential, activation_gain
+from models.precision import in_float32
+
+
+class Float32SpectralNorm(_SpectralNorm):
+    """torch's spectral normalisation, computed in float32 even under mixed precision: CUDA autocast would run its
+    power iteration's matrix-vector products in bfloat16, then fail on a float32-bfloat16 dot product."""
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return in_float32(super().forward, weight)
+
+
+def spectral_norm(linear: nn.Linear) -> nn.Linear:
+    """torch.nn.utils.parametrizations.spectral_norm(linear), in float32 (the same state-dict keys)."""
+    parametrize.register_parametrization(linear, "weight", Float32SpectralNorm(linear.weight))
+    return linear
 
 
 def regularised_mlp(input_size: int, hidden_size: int, depth: int, activation: str, input_dropout: float,
@@ -25,7 +41,7 @@ def regularised_mlp(input_size: int, hidden_size: int, depth: int, activation: s
             layers += [nn.Dropout(dropout)] if dropout > 0 else []
             layers.append(ACTIVATIONS[activation]())
         size = hidden_size
-    return nn.Sequential(*layers)
+    return Float32OutputSequential(*layers)
 
 
 class Discriminator(nn.Module):
@@ -40,8 +56,8 @@ class Discriminator(nn.Module):
         reward_input = obs_size if state_only else obs_size + action_size
         if reward_shaping:
             linear = nn.Linear(reward_input, 1)  # PyTorch's default initialisation, as the reference's g
-            self.g = nn.Sequential(*([nn.Dropout(input_dropout)] if input_dropout > 0 else []),
-                                   spectral_norm(linear) if spectral else linear)
+            self.g = Float32OutputSequential(*([nn.Dropout(input_dropout)] if input_dropout > 0 else []),
+                                             spectral_norm(linear) if spectral else linear)
             self.h = regularised_mlp(obs_size, hidden_size, depth, activation, input_dropout, dropout, spectral)
         else:
             self.g = regularised_mlp(reward_input, hidden_size, depth, activation, input_dropout, dropout, spectral)

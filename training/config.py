@@ -1,6 +1,7 @@
 """Validation of the composed config: every shared key is checked once, before any work starts."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,10 +10,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from errors import UserError
 from models.mlp import ACTIVATIONS
+from models.precision import PRECISIONS
 
 # How SAC treats absorbing states: exact = DAC (the next state's flag masks the bootstrap; the actor is left out
 # at absorbing states) | reference = the Pragmatic Look suite (the current state's flag; only entropy terms masked)
 ABSORBING_BOOTSTRAPS = ("exact", "reference")
+
+logger = logging.getLogger(__name__)
+# CPU features that run bfloat16 matrix products natively (x86, then Arm); elsewhere PyTorch emulates them
+NATIVE_BFLOAT16_CPU_FEATURES = ("avx512_bf16", "amx_bf16", "bf16", "sve_bf16")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ def _non_negative(v) -> bool:
 
 RULES = [
     Rule("seed", int, _non_negative, "an integer >= 0"),
+    Rule("precision", str, lambda v: v in PRECISIONS, " or ".join(PRECISIONS)),
     Rule("steps", int, _positive, "an integer > 0"),
     Rule("training.start", int, _non_negative, "an integer >= 0"),
     Rule("training.interval", int, _positive, "an integer > 0"),
@@ -96,7 +103,28 @@ def check_config(cfg: DictConfig) -> None:
                         f"{cfg.algorithm.name}; run it with algorithm={cfg.tuned_for}")
     if cfg.model.log_std_min >= cfg.model.log_std_max:
         raise UserError("model.log_std_min must be below model.log_std_max")
-    resolve_device(cfg.device)
+    check_precision(cfg.precision, resolve_device(cfg.device))
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """bf16 needs a device that computes in bfloat16: refused where it cannot, and a warning where PyTorch only
+    emulates it (correct, but usually slower than fp32). Every CPU can; a CUDA device if torch says so."""
+    if precision != "bf16":
+        return
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            if not torch.cuda.is_bf16_supported():
+                raise UserError(f"precision=bf16 but {torch.cuda.get_device_name()} does not support bfloat16; "
+                                f"use precision=fp32")
+            native = torch.cuda.is_bf16_supported(including_emulation=False)
+    elif device.type == "cpu":
+        capabilities = torch.cpu.get_capabilities()
+        native = any(capabilities.get(feature, False) for feature in NATIVE_BFLOAT16_CPU_FEATURES)
+    else:
+        raise UserError(f"precision=bf16 runs on cpu and cuda devices, not {device.type}; use precision=fp32")
+    if not native:
+        logger.warning(f"precision=bf16 on a {device.type} device without native bfloat16 matrix products: PyTorch "
+                       f"emulates them, usually far slower than precision=fp32 (see docs/PRECISION.md)")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -59,8 +59,8 @@ def pretrain(run: Run) -> None:
         write_row(run, step, metrics)
 
     if run.cfg.bc_pretraining.iterations > 0:
-        pretrain_actor(run.sac.actor, run.method.expert, run.cfg.bc_pretraining, run.cfg.training.batch_size,
-                       run.cfg.logging, log)
+        pretrain_actor(run.sac.actor, run.method.expert_data(), run.cfg.bc_pretraining,
+                       run.cfg.training.batch_size, run.cfg.logging, log, run.sac.precision)
     run.method.pretrain(log)
 
 
