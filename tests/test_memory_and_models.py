@@ -8,6 +8,7 @@ from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import TanhTransform
 
 from algorithms.bc import bc_loss
+from conftest import make_config
 from data.memory import ReplayMemory
 from data.transitions import Transitions
 from envs.absorbing import absorbing_state
@@ -125,3 +126,11 @@ def test_extend_appends_rows_and_wraps_like_append():
     memory.extend(rows)
     assert len(memory) == 5 and memory.position == 1
     assert sorted(memory.layout.split(memory.rows).reward.tolist()) == [2, 10, 11, 12, 13]
+
+
+def test_a_task_with_discrete_actions_is_refused_with_one_clear_line():
+    from envs.make import make_env
+    cfg = make_config("env=inverted_pendulum", "env.id=CartPole-v1").env
+    with pytest.raises(UserError, match=r"^env.id=CartPole-v1 has discrete observations or actions; the suite needs "
+                                        r"continuous \(Box\) ones$"):
+        make_env(cfg, absorbing=False)
