@@ -1,10 +1,12 @@
 """Steps per second of the real training loop (SAC on hopper, batch 256, 256x256 networks, one update per
 environment step), and of stable-baselines3's SAC with the same settings when it is installed
 (`pip install -r requirements-benchmark.txt`); with --algorithms, also of other methods, relative to SAC.
+First, the time of one SoftActorCritic.update alone (hopper's shapes, a random batch).
 
     python scripts/benchmark_speed.py [--steps 2000] [--start 1000] [--algorithms SAC PWIL] [--trajectories 25]
+                                      [--warmup 500] [--precision fp32] [--device cpu]
 
-Each learner runs twice, for start + 500 and start + 500 + steps environment steps; the time difference
+Each learner runs twice, for start + warmup and start + warmup + steps environment steps; the time difference
 divided by `steps` is the cost of one step after warm-up, free of start-up, warm-up and final-evaluation cost.
 Methods that need expert data use hopper's dataset when it is there, and otherwise a synthetic dataset of
 --trajectories random 1000-step episodes of hopper's shapes (the cost per step does not depend on the values).
@@ -23,12 +25,16 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 
+from algorithms.sac import SoftActorCritic
 from data.sources import find_minari_dataset
+from data.transitions import Transitions
+from models.precision import PRECISIONS
 from training.loop import train
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 BATCH, HIDDEN = 256, 256
+HOPPER_OBS, HOPPER_ACTIONS = 11, 3
 
 
 def synthetic_hopper_dataset(path: Path, trajectories: int) -> Path:
@@ -47,12 +53,28 @@ def synthetic_hopper_dataset(path: Path, trajectories: int) -> Path:
     return path
 
 
+def time_update(precision: str, device: str, repeats: int = 50) -> float:
+    """Median seconds of one SoftActorCritic.update on a random batch of hopper's shapes, after warm-up."""
+    sac = SoftActorCritic(HOPPER_OBS, HOPPER_ACTIONS, hidden_size=HIDDEN, precision=precision).to(device)
+    rows = [torch.randn(BATCH, HOPPER_OBS), torch.rand(BATCH, HOPPER_ACTIONS) * 2 - 1, torch.randn(BATCH),
+            torch.randn(BATCH, HOPPER_OBS), torch.zeros(BATCH), torch.zeros(BATCH), torch.ones(BATCH)]
+    batch = Transitions(*(field.to(device) for field in rows))
+    durations = []
+    for _ in range(repeats + 5):
+        began = time.perf_counter()
+        sac.update(batch)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        durations.append(time.perf_counter() - began)
+    return float(np.median(durations[5:]))
+
+
 def time_suite(total_steps: int, start: int, algorithm: str = "SAC", extra: tuple[str, ...] = ()) -> float:
     overrides = [f"algorithm={algorithm}", "env=hopper", f"steps={total_steps}", f"training.start={start}",
                  f"training.batch_size={BATCH}", f"model.hidden_size={HIDDEN}", "model.depth=2",
                  "imitation.absorbing=false", f"evaluation.interval={total_steps + 1}", "evaluation.episodes=1",
                  f"checkpoint.interval={total_steps + 1}", "logging.tensorboard=false", "logging.progress_bar=false",
-                 "device=cpu", *extra]
+                 *extra]
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base=None):
         cfg = compose(config_name="config", overrides=overrides)
     with tempfile.TemporaryDirectory() as run_dir:
@@ -61,20 +83,20 @@ def time_suite(total_steps: int, start: int, algorithm: str = "SAC", extra: tupl
         return time.perf_counter() - began
 
 
-def time_stable_baselines(total_steps: int, start: int) -> float:
+def time_stable_baselines(total_steps: int, start: int, device: str) -> float:
     import gymnasium as gym
     from stable_baselines3 import SAC
 
     model = SAC("MlpPolicy", gym.make("Hopper-v5"), batch_size=BATCH, learning_starts=start, train_freq=1,
                 gradient_steps=1, buffer_size=total_steps, policy_kwargs={"net_arch": [HIDDEN, HIDDEN]},
-                device="cpu", seed=1, verbose=0)
+                device=device, seed=1, verbose=0)
     began = time.perf_counter()
     model.learn(total_steps)
     return time.perf_counter() - began
 
 
-def steps_per_second(timer, steps: int, start: int) -> float:
-    short, long = timer(start + 500, start), timer(start + 500 + steps, start)
+def steps_per_second(timer, steps: int, start: int, warmup: int) -> float:
+    short, long = timer(start + warmup, start), timer(start + warmup + steps, start)
     return steps / (long - short)
 
 
@@ -82,12 +104,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=2000, help="measured environment steps (each with an update)")
     parser.add_argument("--start", type=int, default=1000, help="environment steps before the first update")
+    parser.add_argument("--warmup", type=int, default=500, help="steps with updates before the measured ones")
     parser.add_argument("--algorithms", nargs="+", default=["SAC"], help="methods to time besides SAC")
     parser.add_argument("--trajectories", type=int, default=25, help="episodes of the synthetic expert dataset")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="this suite's precision key")
+    parser.add_argument("--device", default="cpu", help="torch device of both suites")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}, python {platform.python_version()}")
-    ours = steps_per_second(time_suite, args.steps, args.start)
+          f"torch {torch.__version__}, python {platform.python_version()}; device {args.device}, "
+          f"precision {args.precision}")
+    print(f"one SoftActorCritic.update (batch {BATCH}, hopper's shapes): "
+          f"{time_update(args.precision, args.device) * 1e3:.2f} ms")
+    settings = (f"precision={args.precision}", f"device={args.device}")
+    ours = steps_per_second(partial(time_suite, extra=settings), args.steps, args.start, args.warmup)
     print(f"this suite's SAC: {ours:.1f} steps/s")
     with tempfile.TemporaryDirectory() as scratch:
         dataset = []
@@ -95,8 +124,9 @@ def main() -> None:
             path = synthetic_hopper_dataset(Path(scratch) / "expert.hdf5", args.trajectories)
             dataset = ["env.dataset.source=hdf5", f"env.dataset.path={path}"]
         for algorithm in (a for a in args.algorithms if a != "SAC"):
-            extra = (*dataset, f"imitation.trajectories={args.trajectories}")
-            rate = steps_per_second(partial(time_suite, algorithm=algorithm, extra=extra), args.steps, args.start)
+            extra = (*settings, *dataset, f"imitation.trajectories={args.trajectories}")
+            rate = steps_per_second(partial(time_suite, algorithm=algorithm, extra=extra), args.steps, args.start,
+                                    args.warmup)
             print(f"this suite's {algorithm}: {rate:.1f} steps/s ({rate / ours:.2f}x SAC's)"
                   + (" on a synthetic dataset" if dataset else ""))
     try:
@@ -104,7 +134,8 @@ def main() -> None:
     except ImportError:
         print("stable-baselines3 is not installed: pip install -r requirements-benchmark.txt to compare")
         return
-    theirs = steps_per_second(time_stable_baselines, args.steps, args.start)
+    theirs = steps_per_second(partial(time_stable_baselines, device=args.device), args.steps, args.start,
+                              args.warmup)
     print(f"stable-baselines3 {stable_baselines3.__version__} SAC: {theirs:.1f} steps/s")
     print(f"ratio: {ours / theirs:.2f}x")
 
