@@ -35,9 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from omegaconf import OmegaConf
 
 from errors import UserError, exit_on_user_error
 from training.aggregate import iqm_with_interval
+from training.command_line import compose_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +89,28 @@ def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:
             and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps)]
 
 
+def run_overrides(benchmark: Benchmark, algorithm: str, seed: int, extra: list[str]) -> list[str]:
+    """The train.py overrides of a new run of `algorithm` with `seed` (besides steps and its directory)."""
+    preset = benchmark.preset(algorithm)
+    return [f"algorithm={algorithm}", *([f"optimised_hyperparameters={preset}"] if preset else []),
+            f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}", f"seed={seed}", *extra]
+
+
+def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
+    """Existing runs that this command would reuse or resume although they were made with another dataset or
+    another value of a key the command sets after `--`: reusing them would silently mix configurations."""
+    keys = ["env.dataset.id", *[argument.split("=", 1)[0].lstrip("+~") for argument in extra]]
+    found = []
+    for algorithm in benchmark.algorithms:
+        requested = compose_config("config", run_overrides(benchmark, algorithm, benchmark.seeds[0], extra))
+        for seed in benchmark.seeds:
+            saved = OmegaConf.create(run_config(benchmark.run_directory(algorithm, seed)))
+            found += [f"{benchmark.run_directory(algorithm, seed)} was made with {key}="
+                      f"{OmegaConf.select(saved, key)}, not {OmegaConf.select(requested, key)}"
+                      for key in keys if len(saved) and OmegaConf.select(saved, key) != OmegaConf.select(requested, key)]
+    return found
+
+
 def launch(benchmark: Benchmark, algorithm: str, seed: int, steps: int, extra: list[str], threads: int) -> int:
     """Run (or resume, or skip if finished) one training run; returns its exit status."""
     run_dir = benchmark.run_directory(algorithm, seed)
@@ -95,10 +119,7 @@ def launch(benchmark: Benchmark, algorithm: str, seed: int, steps: int, extra: l
     if (run_dir / "checkpoint.pt").exists():
         arguments = [f"resume={run_dir}", f"steps={steps}"]
     else:
-        preset = benchmark.preset(algorithm)
-        arguments = [f"algorithm={algorithm}", *([f"optimised_hyperparameters={preset}"] if preset else []),
-                     f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}", f"seed={seed}",
-                     f"steps={steps}", f"hydra.run.dir={run_dir}", *extra]
+        arguments = [*run_overrides(benchmark, algorithm, seed, extra), f"steps={steps}", f"hydra.run.dir={run_dir}"]
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(run_dir.parent / f"seed_{seed}.log", "a") as log:
         return subprocess.call([sys.executable, str(REPO_ROOT / "train.py"), *arguments, "logging.progress_bar=false"],
@@ -302,6 +323,9 @@ def run_all(benchmark: Benchmark, steps: int, extra: list[str], parallel: int, t
     if stuck:
         raise UserError(f"{', '.join(map(str, stuck))} left metrics but no checkpoint to resume; delete "
                         f"{'that directory' if len(stuck) == 1 else 'those directories'} to run again from scratch")
+    mismatched = mismatched_runs(benchmark, extra)
+    if mismatched:
+        raise UserError(f"{'; '.join(mismatched)}; give another --work-dir for these runs")
     threads = threads or max(1, (os.cpu_count() or 1) // parallel)
     with ThreadPoolExecutor(parallel) as pool:
         statuses = list(pool.map(lambda job: launch(benchmark, *job, steps, extra, threads), jobs))

@@ -188,6 +188,23 @@ def test_benchmark_refuses_a_run_that_left_metrics_but_no_checkpoint_before_laun
     assert (stuck / "metrics.csv").read_text() == "step,eval_score\n100,0.5\n"
 
 
+@pytest.mark.parametrize("saved, extra, message", [
+    ({"env": {"dataset": {"id": "ilbench/hopper/expert-v0"}}}, [],
+     "was made with env.dataset.id=ilbench/hopper/expert-v0, not ilbench/hopper/expert-v1"),
+    ({"env": {"dataset": {"id": "ilbench/hopper/expert-v1"}}, "imitation": {"absorbing_bootstrap": "exact"}},
+     ["--", "imitation.absorbing_bootstrap=reference"],
+     "was made with imitation.absorbing_bootstrap=exact, not reference"),
+])
+def test_benchmark_refuses_to_reuse_a_run_made_with_another_dataset_or_setting(tmp_path, saved, extra, message):
+    finished = hopper_benchmark(tmp_path, ["GAIL"], [1]).run_directory("GAIL", 1)
+    finished.mkdir(parents=True)
+    (finished / "config.yaml").write_text(yaml.safe_dump(saved))
+    (finished / "result.json").write_text(json.dumps({"steps": 300}))
+    result = run_script("--algorithms", "GAIL", "--seeds", "1", "--steps", "300", "--work-dir", str(tmp_path), *extra)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {finished} {message}; give another --work-dir for these runs"
+
+
 def test_unresumable_runs_are_those_with_metrics_and_neither_checkpoint_nor_finished_result(tmp_path):
     runs = {name: tmp_path / name for name in ("fresh", "cut", "stuck", "finished", "short")}
     for name, run in runs.items():
