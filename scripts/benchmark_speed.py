@@ -53,12 +53,17 @@ def synthetic_hopper_dataset(path: Path, trajectories: int) -> Path:
     return path
 
 
-def time_update(precision: str, device: str, repeats: int = 50) -> float:
-    """Median seconds of one SoftActorCritic.update on a random batch of hopper's shapes, after warm-up."""
+def hopper_learner_and_batch(precision: str, device: str) -> tuple[SoftActorCritic, Transitions]:
+    """A SAC learner of the benchmark's size for hopper's shapes, and a random batch for it."""
     sac = SoftActorCritic(HOPPER_OBS, HOPPER_ACTIONS, hidden_size=HIDDEN, precision=precision).to(device)
     rows = [torch.randn(BATCH, HOPPER_OBS), torch.rand(BATCH, HOPPER_ACTIONS) * 2 - 1, torch.randn(BATCH),
             torch.randn(BATCH, HOPPER_OBS), torch.zeros(BATCH), torch.zeros(BATCH), torch.ones(BATCH)]
-    batch = Transitions(*(field.to(device) for field in rows))
+    return sac, Transitions(*(field.to(device) for field in rows))
+
+
+def time_update(precision: str, device: str, repeats: int = 50) -> float:
+    """Median seconds of one SoftActorCritic.update on a random batch of hopper's shapes, after warm-up."""
+    sac, batch = hopper_learner_and_batch(precision, device)
     durations = []
     for _ in range(repeats + 5):
         began = time.perf_counter()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -257,3 +258,15 @@ def test_benchmark_runs_folder_tracks_only_metrics_results_and_configs(name, tra
     path = hopper_benchmark(DEFAULT_WORK_DIR, ["GAIL"], [1], "published").run_directory("GAIL", 1) / name
     ignored = subprocess.run(["git", "check-ignore", "--no-index", "--quiet", str(path)], cwd=DEFAULT_WORK_DIR)
     assert ignored.returncode == (1 if tracked else 0)
+
+
+def test_profile_update_reports_where_the_time_of_a_step_goes(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/profile_update.py", "--output", str(tmp_path / "profile.md")],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+                            env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "profile.md").read_text()
+    for row in ("| one update (wall) |", "dense products (profiler, self time)", "| one MuJoCo step |",
+                "| one evaluation (30 episodes of 1000 steps) |"):
+        assert row in table
+    assert "precision fp32, device cpu, 1 torch thread(s)" in table
