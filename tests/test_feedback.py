@@ -12,11 +12,23 @@ from training.loop import evaluation_line
 
 
 def test_the_evaluation_line_gives_step_return_score_and_correlations_when_there_are_any():
-    result = {"step": 20000, "eval_return": 1234.56, "eval_return_std": 78.9, "eval_score": 0.3812}
-    assert evaluation_line(result) == "step 20000: return 1234.6 ± 78.9, score 0.381"
+    result = {"step": 20000, "eval_return": 1234.56, "eval_return_std": 78.9, "eval_score": 0.3812,
+              "eval_terminated": 0.4}
+    assert evaluation_line(result) == "step 20000: return 1234.6 ± 78.9, score 0.381, 40% terminated"
     result |= {"reward_correlation": 0.1234, "return_correlation": 0.9}
-    assert evaluation_line(result) == ("step 20000: return 1234.6 ± 78.9, score 0.381, reward corr. 0.123, "
-                                       "return corr. 0.900")
+    assert evaluation_line(result) == ("step 20000: return 1234.6 ± 78.9, score 0.381, 40% terminated, "
+                                       "reward corr. 0.123, return corr. 0.900")
+
+
+def test_an_evaluation_records_the_share_of_its_episodes_that_ended_by_termination(tmp_path):
+    import pandas as pd
+
+    from conftest import TINY, make_config
+    from training.loop import train
+    train(make_config("algorithm=SAC", *TINY, "env=hopper", "evaluation.episodes=4"), tmp_path)
+    evaluations = pd.read_csv(tmp_path / "metrics.csv").dropna(subset=["eval_score"])
+    assert evaluations["eval_terminated"].between(0, 1).all()
+    assert evaluations["eval_terminated"].iloc[0] == 1.0  # an untrained hopper falls in every episode
 
 
 def test_metrics_get_grouped_names_for_tensorboard_and_wandb():

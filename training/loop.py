@@ -182,7 +182,8 @@ def record_evaluation(run: Run) -> None:
     returns = episodes.returns
     scores = normalised_score(returns, *run.references)
     result = {"step": run.progress.step, "eval_return": float(returns.mean()),
-              "eval_return_std": float(returns.std()), "eval_score": float(scores.mean())}
+              "eval_return_std": float(returns.std()), "eval_score": float(scores.mean()),
+              "eval_terminated": float(episodes.transitions.terminal.sum()) / len(returns)}
     with torch.no_grad():
         learned = run.method.learned_reward(episodes.transitions.to(next(run.sac.parameters()).device))
     if learned is not None:
@@ -198,10 +199,11 @@ def record_evaluation(run: Run) -> None:
 
 
 def evaluation_line(result: dict[str, float]) -> str:
-    """One log line per evaluation: step, mean return +- std, normalised score, and the reward correlations
-    (methods with a reward model) and the sampled policy's score (evaluation.stochastic) when there are any."""
+    """One log line per evaluation: step, mean return +- std, normalised score, the share of episodes that ended
+    by termination (rather than the time limit), and the reward correlations (methods with a reward model) and
+    the sampled policy's score (evaluation.stochastic) when there are any."""
     line = (f"step {result['step']}: return {result['eval_return']:.1f} ± {result['eval_return_std']:.1f}, "
-            f"score {result['eval_score']:.3f}")
+            f"score {result['eval_score']:.3f}, {result['eval_terminated']:.0%} terminated")
     extras = {"reward_correlation": "reward corr.", "return_correlation": "return corr.",
               "eval_score_stochastic": "sampled-policy score"}
     return line + "".join(f", {name} {result[key]:.3f}" for key, name in extras.items() if key in result)
