@@ -4,7 +4,7 @@ environment step), and of stable-baselines3's SAC with the same settings when it
 First, the time of one SoftActorCritic.update alone (hopper's shapes, a random batch).
 
     python scripts/benchmark_speed.py [--steps 2000] [--start 1000] [--algorithms SAC PWIL] [--trajectories 25]
-                                      [--warmup 500] [--precision fp32] [--device cpu]
+                                      [--warmup 500] [--precision fp32] [--device cpu] [--compile]
 
 Each learner runs twice, for start + warmup and start + warmup + steps environment steps; the time difference
 divided by `steps` is the cost of one step after warm-up, free of start-up, warm-up and final-evaluation cost.
@@ -53,17 +53,20 @@ def synthetic_hopper_dataset(path: Path, trajectories: int) -> Path:
     return path
 
 
-def hopper_learner_and_batch(precision: str, device: str) -> tuple[SoftActorCritic, Transitions]:
+def hopper_learner_and_batch(precision: str, device: str, compile_losses: bool = False
+                             ) -> tuple[SoftActorCritic, Transitions]:
     """A SAC learner of the benchmark's size for hopper's shapes, and a random batch for it."""
-    sac = SoftActorCritic(HOPPER_OBS, HOPPER_ACTIONS, hidden_size=HIDDEN, precision=precision).to(device)
+    sac = SoftActorCritic(HOPPER_OBS, HOPPER_ACTIONS, hidden_size=HIDDEN, precision=precision,
+                          compile_losses=compile_losses).to(device)
     rows = [torch.randn(BATCH, HOPPER_OBS), torch.rand(BATCH, HOPPER_ACTIONS) * 2 - 1, torch.randn(BATCH),
             torch.randn(BATCH, HOPPER_OBS), torch.zeros(BATCH), torch.zeros(BATCH), torch.ones(BATCH)]
     return sac, Transitions(*(field.to(device) for field in rows))
 
 
-def time_update(precision: str, device: str, repeats: int = 50) -> float:
-    """Median seconds of one SoftActorCritic.update on a random batch of hopper's shapes, after warm-up."""
-    sac, batch = hopper_learner_and_batch(precision, device)
+def time_update(precision: str, device: str, compile_losses: bool = False, repeats: int = 50) -> float:
+    """Median seconds of one SoftActorCritic.update on a random batch of hopper's shapes, after warm-up (which
+    includes compiling the losses with compile_losses)."""
+    sac, batch = hopper_learner_and_batch(precision, device, compile_losses)
     durations = []
     for _ in range(repeats + 5):
         began = time.perf_counter()
@@ -114,13 +117,14 @@ def main() -> None:
     parser.add_argument("--trajectories", type=int, default=25, help="episodes of the synthetic expert dataset")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="this suite's precision key")
     parser.add_argument("--device", default="cpu", help="torch device of both suites")
+    parser.add_argument("--compile", action="store_true", help="this suite with training.compile=true")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, python {platform.python_version()}; device {args.device}, "
-          f"precision {args.precision}")
+          f"precision {args.precision}" + (", compiled losses" if args.compile else ""))
     print(f"one SoftActorCritic.update (batch {BATCH}, hopper's shapes): "
-          f"{time_update(args.precision, args.device) * 1e3:.2f} ms")
-    settings = (f"precision={args.precision}", f"device={args.device}")
+          f"{time_update(args.precision, args.device, args.compile) * 1e3:.2f} ms")
+    settings = (f"precision={args.precision}", f"device={args.device}", f"training.compile={str(args.compile).lower()}")
     ours = steps_per_second(partial(time_suite, extra=settings), args.steps, args.start, args.warmup)
     print(f"this suite's SAC: {ours:.1f} steps/s")
     with tempfile.TemporaryDirectory() as scratch:

@@ -1,6 +1,6 @@
 """Where the time of one training step goes (SAC on hopper, batch 256, 256x256 networks):
 
-    python scripts/profile_update.py [--precision fp32] [--device cpu] [--output FILE]
+    python scripts/profile_update.py [--precision fp32] [--device cpu] [--compile] [--output FILE]
 
 Times, on this machine: one SoftActorCritic.update, split by the torch profiler into dense matrix products and
 everything else (elementwise ops, reductions, optimiser steps, dispatch), with the number of tensor ops it
@@ -38,9 +38,9 @@ def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 5) 
     return float(np.median(durations[warmup:]))
 
 
-def update_profile(precision: str, device: str, updates: int = 20) -> dict[str, float]:
+def update_profile(precision: str, device: str, compile_losses: bool, updates: int = 20) -> dict[str, float]:
     """Wall time of one update, and the profiler's self CPU time in dense products and in all other ops."""
-    sac, batch = hopper_learner_and_batch(precision, device)
+    sac, batch = hopper_learner_and_batch(precision, device, compile_losses)
     wall = median_seconds(lambda: sac.update(batch), repeats=50)
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
         for _ in range(updates):
@@ -76,8 +76,8 @@ def environment_costs(device: str) -> dict[str, float]:
             "evaluation_step": median_seconds(evaluation_step, repeats=50)}
 
 
-def report(precision: str, device: str) -> str:
-    update, env = update_profile(precision, device), environment_costs(device)
+def report(precision: str, device: str, compile_losses: bool) -> str:
+    update, env = update_profile(precision, device, compile_losses), environment_costs(device)
     non_product_ops = update["operations"] - update["products"]
     training_step = update["wall"] + env["act"] + env["env_step"]
     evaluation = env["evaluation_step"] * EPISODE_STEPS
@@ -96,7 +96,8 @@ def report(precision: str, device: str) -> str:
          f"{evaluation / (evaluation + EVALUATION_INTERVAL * training_step):.1%} of an evaluation interval "
          f"({EVALUATION_INTERVAL} steps)"),
     ]
-    header = (f"SAC on hopper, batch {BATCH}, {HIDDEN}x{HIDDEN} networks, precision {precision}, device {device}, "
+    header = (f"SAC on hopper, batch {BATCH}, {HIDDEN}x{HIDDEN} networks, precision {precision}, "
+              f"{'compiled' if compile_losses else 'eager'} losses, device {device}, "
               f"{torch.get_num_threads()} torch thread(s); {platform.processor() or platform.machine()}, "
               f"torch {torch.__version__}\n\n| what | time | notes |\n|---|---:|---|\n")
     return header + "\n".join(f"| {what} | {time_} | {notes} |" for what, time_, notes in rows)
@@ -106,9 +107,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", action="store_true", help="with training.compile=true (compiled losses)")
     parser.add_argument("--output", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args()
-    table = report(args.precision, args.device)
+    table = report(args.precision, args.device, args.compile)
     print(table)
     if args.output:
         args.output.write_text(table + "\n")

@@ -269,4 +269,4 @@ def test_profile_update_reports_where_the_time_of_a_step_goes(tmp_path):
     for row in ("| one update (wall) |", "dense products (profiler, self time)", "| one MuJoCo step |",
                 "| one evaluation (30 episodes of 1000 steps) |"):
         assert row in table
-    assert "precision fp32, device cpu, 1 torch thread(s)" in table
+    assert "precision fp32, eager losses, device cpu, 1 torch thread(s)" in table

@@ -1,7 +1,9 @@
 """Validation of the composed config: every shared key is checked once, before any work starts."""
 from __future__ import annotations
 
+import importlib.util
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,6 +47,7 @@ RULES = [
     Rule("training.interval", int, _positive, "an integer > 0"),
     Rule("training.batch_size", int, _positive, "an integer > 0"),
     Rule("training.learning_rate", float, _positive, "a number > 0"),
+    Rule("training.compile", bool, lambda v: True, "true or false"),
     Rule("reinforcement.discount", float, lambda v: 0 < v < 1, "a number in (0, 1)"),
     Rule("reinforcement.polyak_factor", float, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
     Rule("reinforcement.target_temperature", float, lambda v: True, "a number"),
@@ -104,6 +107,19 @@ def check_config(cfg: DictConfig) -> None:
     if cfg.model.log_std_min >= cfg.model.log_std_max:
         raise UserError("model.log_std_min must be below model.log_std_max")
     check_precision(cfg.precision, resolve_device(cfg.device))
+    if cfg.training.compile:
+        check_compiler(resolve_device(cfg.device))
+
+
+def check_compiler(device: torch.device) -> None:
+    """torch.compile builds C++ kernels on a CPU and Triton kernels on a GPU: refuse before any work where the
+    toolchain is missing, instead of failing at the first update."""
+    if device.type == "cpu" and not any(shutil.which(name) for name in ("g++", "c++", "clang++")):
+        raise UserError("training.compile=true needs a C++ compiler (g++ or clang++) on a CPU; install one, or set "
+                        "training.compile=false")
+    if device.type == "cuda" and importlib.util.find_spec("triton") is None:
+        raise UserError("training.compile=true needs the triton package on a GPU; pip install triton, or set "
+                        "training.compile=false")
 
 
 def check_precision(precision: str, device: torch.device) -> None:
