@@ -27,18 +27,23 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import yaml
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
 from omegaconf import OmegaConf
 
 from errors import UserError, exit_on_user_error
-from training.aggregate import iqm_with_interval
+from training.aggregate import Estimate, iqm_with_interval
 from training.command_line import compose_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,11 +94,11 @@ def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:
             and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps)]
 
 
-def run_overrides(benchmark: Benchmark, algorithm: str, seed: int, extra: list[str]) -> list[str]:
-    """The train.py overrides of a new run of `algorithm` with `seed` (besides steps and its directory)."""
+def run_overrides(benchmark: Benchmark, algorithm: str, seed: int) -> list[str]:
+    """The train.py overrides that make a run of `algorithm` with `seed` part of this benchmark."""
     preset = benchmark.preset(algorithm)
     return [f"algorithm={algorithm}", *([f"optimised_hyperparameters={preset}"] if preset else []),
-            f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}", f"seed={seed}", *extra]
+            f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}", f"seed={seed}"]
 
 
 def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
@@ -102,7 +107,7 @@ def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
     keys = ["env.dataset.id", *[argument.split("=", 1)[0].lstrip("+~") for argument in extra]]
     found = []
     for algorithm in benchmark.algorithms:
-        requested = compose_config("config", run_overrides(benchmark, algorithm, benchmark.seeds[0], extra))
+        requested = compose_config("config", [*run_overrides(benchmark, algorithm, benchmark.seeds[0]), *extra])
         for seed in benchmark.seeds:
             saved = OmegaConf.create(run_config(benchmark.run_directory(algorithm, seed)))
             found += [f"{benchmark.run_directory(algorithm, seed)} was made with {key}="
@@ -119,7 +124,7 @@ def launch(benchmark: Benchmark, algorithm: str, seed: int, steps: int, extra: l
     if (run_dir / "checkpoint.pt").exists():
         arguments = [f"resume={run_dir}", f"steps={steps}"]
     else:
-        arguments = [*run_overrides(benchmark, algorithm, seed, extra), f"steps={steps}", f"hydra.run.dir={run_dir}"]
+        arguments = [*run_overrides(benchmark, algorithm, seed), f"steps={steps}", f"hydra.run.dir={run_dir}", *extra]
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(run_dir.parent / f"seed_{seed}.log", "a") as log:
         return subprocess.call([sys.executable, str(REPO_ROOT / "train.py"), *arguments, "logging.progress_bar=false"],
@@ -224,6 +229,56 @@ def versions_sentence(versions: list[str]) -> str:
     return f"Code version of the finished runs (git describe): {', '.join(versions)}."
 
 
+def learning_curve(run_dirs: list[Path], steps: int) -> tuple[np.ndarray, list[Estimate]]:
+    """The evaluation steps (up to `steps`) that every run has, and the IQM [95% CI] over runs at each."""
+    scores = [evaluation_rows(pd.read_csv(run_dir / "metrics.csv")).set_index("step")["eval_score"]
+              for run_dir in run_dirs]
+    table_ = pd.concat(scores, axis=1, join="inner")
+    table_ = table_[table_.index <= steps]
+    return table_.index.to_numpy(), [iqm_with_interval(row.to_numpy()) for _, row in table_.iterrows()]
+
+
+def plot_benchmark(benchmark: Benchmark, steps: int, path: Path, command: str) -> None:
+    """The final score per method (IQM with its 95% CI over the finished seeds) beside each method's learning
+    curve (IQM over seeds with its 95% CI band), captioned with the command that made the figure."""
+    finished = {algorithm: [run_dir for run_dir in (benchmark.run_directory(algorithm, seed)
+                                                     for seed in benchmark.seeds) if is_finished(run_dir, steps)]
+                for algorithm in benchmark.algorithms}
+    finished = {algorithm: run_dirs for algorithm, run_dirs in finished.items() if run_dirs}
+    if not finished:
+        raise UserError(f"no run of {', '.join(benchmark.algorithms)} has finished {steps:,} steps: nothing to plot")
+    finals = {algorithm: iqm_with_interval(np.array([final_and_mean_score(run_dir, steps)[0] for run_dir in runs]))
+              for algorithm, runs in finished.items()}
+    order = sorted(finals, key=lambda algorithm: finals[algorithm].value)
+    colours = dict(zip(reversed(order), plt.get_cmap("tab20").colors[::2] + plt.get_cmap("tab20").colors[1::2]))
+    figure, (bars, curves) = plt.subplots(1, 2, figsize=(14, 0.45 * len(order) + 3.5),
+                                          gridspec_kw={"width_ratios": [1, 1.6]})
+    values = np.array([finals[a].value for a in order])
+    errors = np.array([[finals[a].value - finals[a].low, finals[a].high - finals[a].value] for a in order]).T
+    bars.barh(range(len(order)), values, xerr=errors, color=[colours[a] for a in order], capsize=3)
+    bars.set_yticks(range(len(order)), [f"{a} ({len(finished[a])} seeds)" for a in order])
+    bars.axvline(1.0, color="black", linestyle=":", linewidth=1)
+    bars.set_xlabel(f"final score (mean of the last {FINAL_EVALUATIONS} evaluations), IQM and 95% CI")
+    for algorithm in reversed(order):
+        evaluation_steps, estimates = learning_curve(finished[algorithm], steps)
+        curves.plot(evaluation_steps, [e.value for e in estimates], label=algorithm, color=colours[algorithm])
+        curves.fill_between(evaluation_steps, [e.low for e in estimates], [e.high for e in estimates], alpha=0.12,
+                            color=colours[algorithm])
+    curves.axhline(1.0, color="black", linestyle=":", linewidth=1)
+    curves.set_xlabel("environment steps")
+    curves.set_ylabel("normalised score, IQM over seeds and 95% CI")
+    curves.legend(fontsize="small", ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    datasets = distinct([dataset_used(run_config(run_dir)) for runs in finished.values() for run_dir in runs])
+    figure.suptitle(f"{benchmark.env}, {benchmark.trajectories} expert trajectories of {datasets.replace('`', '')}, "
+                    f"{steps:,} steps (score 0 = random policy, 1 = the dataset's expert)")
+    figure.text(0.01, 0.005, textwrap.fill(f"made by: {command}", 200), fontsize=6, family="monospace",
+                va="bottom")
+    figure.tight_layout(rect=(0, 0.04, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def table(benchmark: Benchmark, report_at: list[int]) -> str:
     header = "| method | " + " | ".join(f"{name} @ {s:,} steps" for name in COLUMNS.values() for s in report_at) + " |"
     lines = [header, "|" + "---|" * (1 + len(COLUMNS) * len(report_at))]
@@ -307,6 +362,7 @@ def parse_arguments(arguments: list[str]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where the runs live")
     parser.add_argument("--output", type=Path, help="markdown file for the tables and how they were made")
     parser.add_argument("--table-only", action="store_true", help="only summarise the runs that exist")
+    parser.add_argument("--figure", type=Path, help="PNG file for the final scores and learning curves")
     split = arguments.index("--") if "--" in arguments else len(arguments)
     args, extra = parser.parse_args(arguments[:split]), arguments[split + 1:]
     if args.protocol == "published" and any(a.startswith("optimised_hyperparameters=") for a in extra):
@@ -341,8 +397,10 @@ def main(arguments: list[str]) -> None:
         run_all(benchmark, args.steps, extra, args.parallel, args.threads)
     result = report(benchmark, args.steps, args.report_at)
     print(result)
+    command = "python scripts/benchmark_algorithms.py " + " ".join(arguments)
+    if args.figure:
+        plot_benchmark(benchmark, args.steps, args.figure, command)
     if args.output:
-        command = "python scripts/benchmark_algorithms.py " + " ".join(arguments)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(
             f"# {', '.join(args.algorithms)} on {args.env}, {args.trajectories} expert trajectories\n\n"

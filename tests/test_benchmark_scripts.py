@@ -117,6 +117,31 @@ def test_headline_table_gives_the_iqm_over_finished_seeds_of_the_final_and_the_m
     assert rows["RED"] == ["| RED", "–", "–", "0 of 5", "–", "– |"]
 
 
+def test_learning_curve_is_the_iqm_over_runs_at_the_steps_every_run_has(tmp_path):
+    from scripts.benchmark_algorithms import learning_curve
+    benchmark = hopper_benchmark(tmp_path, ["GAIL"], [1, 2, 3, 4])
+    for seed, scores in zip((1, 2, 3, 4), ([0.0, 0.4], [0.2, 0.4], [0.4, 0.4], [1.0, 0.4])):
+        write_run(benchmark.run_directory("GAIL", seed), scores, 200)
+    steps, estimates = learning_curve([benchmark.run_directory("GAIL", seed) for seed in (1, 2, 3, 4)], 200)
+    assert steps.tolist() == [100, 200]
+    assert [round(e.value, 6) for e in estimates] == [0.3, 0.4]  # IQM of 0, 0.2, 0.4, 1: mean of 0.2 and 0.4
+    assert estimates[1].low == estimates[1].high == 0.4
+
+
+def test_the_figure_shows_the_finished_runs_and_refuses_when_none_finished(tmp_path):
+    benchmark = hopper_benchmark(tmp_path, ["GAIL", "RED"], [1, 2])
+    for seed in (1, 2):
+        write_run(benchmark.run_directory("GAIL", seed), [0.1, 0.5, 0.9], 300)
+    result = run_script("--algorithms", "GAIL", "RED", "--seeds", "1", "2", "--steps", "300", "--work-dir",
+                        str(tmp_path), "--table-only", "--figure", str(tmp_path / "figure.png"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "figure.png").stat().st_size > 10_000
+    result = run_script("--algorithms", "RED", "--seeds", "1", "--steps", "300", "--work-dir", str(tmp_path),
+                        "--table-only", "--figure", str(tmp_path / "none.png"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no run of RED has finished 300 steps: nothing to plot"
+
+
 def test_published_protocol_applies_the_tuned_preset_where_one_exists_and_the_table_says_which(tmp_path,
                                                                                               monkeypatch):
     benchmark = hopper_benchmark(tmp_path, ["GAIL", "SQIL"], [1], "published")
@@ -157,8 +182,10 @@ def test_committed_hopper_table_is_what_its_command_makes_from_the_committed_run
     command = next(line.strip() for line in committed.splitlines() if line.startswith("    python "))
     arguments = command.split()[2:]
     arguments[arguments.index("--output") + 1] = str(tmp_path / "table.md")
+    arguments[arguments.index("--figure") + 1] = str(tmp_path / "figure.png")
     result = run_script(*arguments)
     assert result.returncode == 0, result.stderr
+    assert (tmp_path / "figure.png").stat().st_size > 10_000
     regenerated = (tmp_path / "table.md").read_text()
     first_table = "\n| method |"
     assert regenerated[regenerated.index(first_table):] == committed[committed.index(first_table):]
