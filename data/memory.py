@@ -1,11 +1,25 @@
 """Preallocated replay memory: one (capacity, width) tensor on the training device, a ring buffer."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
 from data.transitions import RowLayout, Transitions
 from errors import UserError
+
+
+def check_fits(size_bytes: int, device: torch.device) -> None:
+    """Refuse a replay memory larger than the device's memory, before allocating it (an allocation that large
+    ends in an out-of-memory kill, or a deep error, mid-start-up)."""
+    if device.type == "cuda":
+        available = torch.cuda.mem_get_info(device)[1]
+    else:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if size_bytes > available:
+        raise UserError(f"memory.size asks for a replay memory of {size_bytes / 2**30:.1f} GiB, more than the "
+                        f"{available / 2**30:.1f} GiB of this {device.type} device; lower memory.size")
 
 
 class ReplayMemory:
@@ -14,6 +28,7 @@ class ReplayMemory:
     def __init__(self, capacity: int, obs_size: int, action_size: int, device: torch.device):
         self.layout = RowLayout(obs_size, action_size)
         self.capacity = capacity
+        check_fits(capacity * self.layout.width * 4, device)
         self.rows = torch.zeros(capacity, self.layout.width, device=device)
         self.position = 0  # next row to write
         self.size = 0

@@ -134,3 +134,18 @@ def test_a_task_with_discrete_actions_is_refused_with_one_clear_line():
     with pytest.raises(UserError, match=r"^env.id=CartPole-v1 has discrete observations or actions; the suite needs "
                                         r"continuous \(Box\) ones$"):
         make_env(cfg, absorbing=False)
+
+
+def test_a_replay_memory_larger_than_the_machine_is_refused_before_it_is_allocated():
+    with pytest.raises(UserError, match=r"^memory.size asks for a replay memory of [0-9.]+ GiB, more than the "
+                                        r"[0-9.]+ GiB of this cpu device; lower memory.size$"):
+        ReplayMemory(10**12, 3, 1, torch.device("cpu"))
+
+
+def test_a_cuda_device_index_this_machine_lacks_is_one_clear_line(monkeypatch):
+    from training.config import resolve_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(UserError, match=r"^device=cuda:3 but this machine has 1 CUDA device\(s\); use cuda:0 to "
+                                        r"cuda:0, or device=auto$"):
+        resolve_device("cuda:3")

@@ -153,4 +153,7 @@ def resolve_device(name: str) -> torch.device:
         raise UserError(f"device={name} is not a torch device; use auto, cpu or cuda[:N]") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device={name} but CUDA is not available here; use device=auto or device=cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"device={name} but this machine has {torch.cuda.device_count()} CUDA device(s); use "
+                        f"cuda:0 to cuda:{torch.cuda.device_count() - 1}, or device=auto")
     return device
