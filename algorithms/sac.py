@@ -28,8 +28,10 @@ from data.transitions import Transitions
 from models.actor import SquashedGaussianActor
 from models.critic import EnsembleCritic
 from models.precision import precision_context
-from training.config import ABSORBING_BOOTSTRAPS
 
+# How SAC treats absorbing states: exact = DAC (the next state's flag masks the bootstrap; the actor is left out
+# at absorbing states) | reference = the Pragmatic Look suite (the current state's flag; only entropy terms masked)
+ABSORBING_BOOTSTRAPS = ("exact", "reference")
 CriticLoss = Callable[[Transitions], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 ActorValue = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (s, a) -> the value the actor maximises
 

@@ -10,13 +10,10 @@ from dataclasses import dataclass
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from algorithms.sac import ABSORBING_BOOTSTRAPS
 from errors import UserError
 from models.mlp import ACTIVATIONS
 from models.precision import PRECISIONS
-
-# How SAC treats absorbing states: exact = DAC (the next state's flag masks the bootstrap; the actor is left out
-# at absorbing states) | reference = the Pragmatic Look suite (the current state's flag; only entropy terms masked)
-ABSORBING_BOOTSTRAPS = ("exact", "reference")
 
 logger = logging.getLogger(__name__)
 # CPU features that run bfloat16 matrix products natively (x86, then Arm); elsewhere PyTorch emulates them
