@@ -180,14 +180,20 @@ def test_adril_rewards_follow_its_rounds():
     assert relabelled_rewards(is_expert, steps, 2600, 0, 5, 4).tolist() == [1.0, 0.0, 0.0, 0.0]
 
 
+def batches_seen(method, agent, expert, updates: int) -> list:
+    """The batches `updates` learner updates of `method` hand to the SAC learner."""
+    seen = []
+    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
+    for _ in range(updates):
+        method.learner_update(agent, expert)
+    return seen
+
+
 def test_sqil_preset_alternates_whole_expert_batches_rewarded_one_and_agent_batches_rewarded_zero():
     obs, action = torch.randn(20, 4), torch.rand(20, 1)
     method = build("SQIL", expert_data(obs, action, episodes=2))
-    seen = []
-    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
     agent, expert = batch_of(torch.randn(8, 4), torch.rand(8, 1)), batch_of(obs[:8], action[:8])
-    for _ in range(3):
-        method.learner_update(agent, expert)
+    seen = batches_seen(method, agent, expert, 3)
     assert [torch.equal(b.obs, rows.obs) for b, rows in zip(seen, (expert, agent, expert))] == [True] * 3
     assert [b.reward.tolist() for b in seen] == [[1.0] * 8, [0.0] * 8, [1.0] * 8]
 
@@ -196,12 +202,8 @@ def test_sqil_with_balanced_off_sees_half_expert_and_half_agent_rows_in_every_ba
     torch.manual_seed(0)
     obs, action = torch.randn(20, 4), torch.rand(20, 1)
     method = build("SQIL", expert_data(obs, action), "algorithm.balanced=false")
-    seen = []
-    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
     agent = batch_of(torch.randn(10, 4), torch.rand(10, 1))
-    for _ in range(2):
-        method.learner_update(agent, batch_of(obs[:10], action[:10]))
-    for batch in seen:
+    for batch in batches_seen(method, agent, batch_of(obs[:10], action[:10]), 2):
         assert batch.reward.tolist() == [1.0] * 5 + [0.0] * 5
         assert torch.equal(batch.obs[:5], obs[:5]) and torch.equal(batch.obs[5:], agent.obs[5:])
 
@@ -209,11 +211,8 @@ def test_sqil_with_balanced_off_sees_half_expert_and_half_agent_rows_in_every_ba
 def test_balanced_adril_alternates_whole_expert_and_agent_batches():
     obs, action = torch.randn(20, 4), torch.rand(20, 1)
     method = build("AdRIL", expert_data(obs, action, episodes=2))
-    seen = []
-    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
     agent, expert = batch_of(torch.randn(8, 4), torch.rand(8, 1)), batch_of(obs[:8], action[:8])
-    for _ in range(3):
-        method.learner_update(agent, expert)
+    seen = batches_seen(method, agent, expert, 3)
     assert [torch.equal(b.obs, expert.obs) for b in seen] == [True, False, True]
     assert seen[0].reward.tolist() == [0.5] * 8
 
@@ -222,9 +221,8 @@ def test_adril_takes_the_loops_episode_count_so_a_resumed_run_relabels_like_an_u
     method = build("AdRIL", expert_data(torch.randn(20, 4), torch.rand(20, 1)))
     method.load_state_dict({"updates": 1, "env_steps": 3000})  # the agent batch comes next, rows of step 0
     method.episode_started(4)  # the loop's count of completed episodes at the resumed reset
-    seen = []
-    method.sac.update = lambda batch, *args, **kwargs: seen.append(batch) or {}
-    method.learner_update(batch_of(torch.randn(8, 4), torch.rand(8, 1)), batch_of(torch.randn(8, 4), torch.rand(8, 1)))
+    seen = batches_seen(method, batch_of(torch.randn(8, 4), torch.rand(8, 1)), batch_of(torch.randn(8, 4),
+                                                                                       torch.rand(8, 1)), 1)
     assert seen[0].reward.tolist() == [-1 / 4] * 8
 
 
