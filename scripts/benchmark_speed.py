@@ -1,10 +1,11 @@
 """Steps per second of the real training loop (SAC on hopper, batch 256, 256x256 networks, one update per
 environment step), and of stable-baselines3's SAC with the same settings when it is installed
 (`pip install -r requirements-benchmark.txt`); with --algorithms, also of other methods, relative to SAC.
-First, the time of one SoftActorCritic.update alone (hopper's shapes, a random batch).
+First, the time of one SoftActorCritic.update alone (hopper's shapes, a random batch). With --seeds N, this suite
+trains N seeds in one process (seeds=[1..N]) and reports agent-steps/s: environment steps of all seeds per second.
 
     python scripts/benchmark_speed.py [--steps 2000] [--start 1000] [--algorithms SAC PWIL] [--trajectories 25]
-                                      [--warmup 500] [--precision fp32] [--device cpu] [--compile]
+                                      [--warmup 500] [--precision fp32] [--device cpu] [--compile] [--seeds 1]
 
 Each learner runs twice, for start + warmup and start + warmup + steps environment steps; the time difference
 divided by `steps` is the cost of one step after warm-up, free of start-up, warm-up and final-evaluation cost.
@@ -118,15 +119,19 @@ def main() -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="this suite's precision key")
     parser.add_argument("--device", default="cpu", help="torch device of both suites")
     parser.add_argument("--compile", action="store_true", help="this suite with training.compile=true")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds trained in one process by this suite")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, python {platform.python_version()}; device {args.device}, "
-          f"precision {args.precision}" + (", compiled losses" if args.compile else ""))
+          f"precision {args.precision}" + (", compiled losses" if args.compile else "")
+          + (f", {args.seeds} seeds in one process" if args.seeds > 1 else ""))
     print(f"one SoftActorCritic.update (batch {BATCH}, hopper's shapes): "
           f"{time_update(args.precision, args.device, args.compile) * 1e3:.2f} ms")
-    settings = (f"precision={args.precision}", f"device={args.device}", f"training.compile={str(args.compile).lower()}")
-    ours = steps_per_second(partial(time_suite, extra=settings), args.steps, args.start, args.warmup)
-    print(f"this suite's SAC: {ours:.1f} steps/s")
+    settings = (f"precision={args.precision}", f"device={args.device}", f"training.compile={str(args.compile).lower()}",
+                *([f"seeds=[{','.join(str(seed) for seed in range(1, args.seeds + 1))}]"] if args.seeds > 1 else []))
+    ours = args.seeds * steps_per_second(partial(time_suite, extra=settings), args.steps, args.start, args.warmup)
+    unit = "agent-steps/s (all seeds)" if args.seeds > 1 else "steps/s"
+    print(f"this suite's SAC: {ours:.1f} {unit}")
     with tempfile.TemporaryDirectory() as scratch:
         dataset = []
         if not find_minari_dataset("ilbench/hopper/expert-v1"):
@@ -134,9 +139,9 @@ def main() -> None:
             dataset = ["env.dataset.source=hdf5", f"env.dataset.path={path}"]
         for algorithm in (a for a in args.algorithms if a != "SAC"):
             extra = (*settings, *dataset, f"imitation.trajectories={args.trajectories}")
-            rate = steps_per_second(partial(time_suite, algorithm=algorithm, extra=extra), args.steps, args.start,
-                                    args.warmup)
-            print(f"this suite's {algorithm}: {rate:.1f} steps/s ({rate / ours:.2f}x SAC's)"
+            rate = args.seeds * steps_per_second(partial(time_suite, algorithm=algorithm, extra=extra), args.steps,
+                                                 args.start, args.warmup)
+            print(f"this suite's {algorithm}: {rate:.1f} {unit} ({rate / ours:.2f}x SAC's)"
                   + (" on a synthetic dataset" if dataset else ""))
     try:
         import stable_baselines3

@@ -72,6 +72,19 @@ def test_wandb_logs_grouped_metrics_offline_and_a_resumed_run_continues_the_same
     resumed.close()
 
 
+def test_the_seeds_of_a_group_log_to_separate_wandb_runs_at_the_same_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    logs = []
+    for seed in (1, 2):
+        (tmp_path / f"seed_{seed}").mkdir()
+        logs.append(MetricsLog(tmp_path / f"seed_{seed}", tensorboard=False,
+                               wandb={"project": "test", "config": {"seed": seed}}))
+    assert logs[0].wandb.id != logs[1].wandb.id and [log.wandb.config["seed"] for log in logs] == [1, 2]
+    for log in logs:
+        log.close()
+
+
 def test_wandb_without_the_package_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)
     with pytest.raises(UserError, match=r"^logging.wandb=true needs the wandb package: pip install wandb"):

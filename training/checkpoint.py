@@ -3,15 +3,14 @@ atomically so that a kill never leaves a half-written file."""
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from algorithms.base import Algorithm
 from algorithms.sac import SoftActorCritic
 from data.memory import ReplayMemory
+from training.random_state import capture_random_state, restore_random_state
 from training.run import Progress, Run
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -42,7 +41,7 @@ def save_run(run: Run, episode_in_progress: dict | None = None) -> None:
         "progress": run.progress, "sac": run.sac.state_dict(), "optimisers": run.sac.optimiser_state(),
         "method": run.method.state_dict(), "memory": run.memory.state_dict() if run.memory else None,
         "episode_in_progress": episode_in_progress,
-        "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+        "rng": capture_random_state(),
     })
 
 
@@ -52,7 +51,5 @@ def restore(checkpoint: dict, sac: SoftActorCritic, method: Algorithm, memory: R
     method.load_state_dict(checkpoint["method"])
     if memory is not None:
         memory.load_state_dict(checkpoint["memory"])
-    random.setstate(checkpoint["rng"]["python"])
-    np.random.set_state(checkpoint["rng"]["numpy"])
-    torch.set_rng_state(checkpoint["rng"]["torch"])
+    restore_random_state(checkpoint["rng"])
     return checkpoint["progress"]

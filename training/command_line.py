@@ -35,6 +35,8 @@ def check_overrides(arguments: list[str], config_name: str = "config",
     whose primary config is conf/<config_name>.yaml."""
     overrides = OverridesParser.create().parse_overrides(
         [a for a in arguments if "=" in a and not a.startswith("-")])
+    if {"seed", "seeds"} <= {override.get_key_element() for override in overrides}:
+        raise UserError("give seed=<s> (one run) or seeds=[...] (several in one process), not both")
     choices: dict[str, str] = {}
     for override in overrides:
         key = override.get_key_element()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from algorithms.sac import ABSORBING_BOOTSTRAPS
 from errors import UserError
@@ -98,6 +98,7 @@ def check_config(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, rule.key)
         if not _has_kind(value, rule.kind) or not rule.allowed(value):
             raise UserError(f"{rule.key}={value!r} is invalid; it must be {rule.expected}")
+    check_seeds(cfg.seeds)
     if cfg.tuned_for is not None and cfg.tuned_for != cfg.algorithm.name:
         raise UserError(f"the optimised_hyperparameters preset was tuned for {cfg.tuned_for}, not "
                         f"{cfg.algorithm.name}; run it with algorithm={cfg.tuned_for}")
@@ -106,6 +107,17 @@ def check_config(cfg: DictConfig) -> None:
     check_precision(cfg.precision, resolve_device(cfg.device))
     if cfg.training.compile:
         check_compiler(resolve_device(cfg.device))
+
+
+def check_seeds(seeds: object) -> None:
+    """`seeds`: null, or a list of distinct integers >= 0."""
+    values = OmegaConf.to_object(seeds) if isinstance(seeds, ListConfig) else seeds
+    if values is None:
+        return
+    valid = isinstance(values, list) and values and all(_has_kind(v, int) and v >= 0 for v in values)
+    if not valid or len(set(values)) != len(values):
+        raise UserError(f"seeds={values!r} is invalid; it must be a list of distinct integers >= 0, e.g. "
+                        f"seeds=[1,2,3], or null (one run of `seed`)")
 
 
 def check_compiler(device: torch.device) -> None:

@@ -104,4 +104,4 @@ def start_wandb(run_dir: Path, project: str, config: dict) -> Any:
     if not id_file.exists():
         id_file.write_text(uuid.uuid4().hex)
     return wandb.init(project=project, name=run_dir.name, dir=str(run_dir), config=config,
-                      id=id_file.read_text().strip(), resume="allow")
+                      id=id_file.read_text().strip(), resume="allow", reinit="create_new")  # one per seed of a group

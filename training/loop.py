@@ -17,13 +17,12 @@ from algorithms.bc import pretrain_actor
 from data.memory import ReplayMemory
 from envs.absorbing import absorbing_state
 from envs.state import environment_state, restore_environment_state
-from errors import UserError
-from training.build import build_run
 from training.checkpoint import NonFiniteLossError, save_run
 from training.evaluation import evaluate, normalised_score
 from training.plots import plot_run
 from training.reward_correlation import reward_correlations
 from training.run import Progress, Run
+from training.seed_group import SeedGroup
 
 logger = logging.getLogger(__name__)
 AGENT_NAME = "agent.pt"  # the trained SAC learner's weights alone, for reuse (e.g. as an expert)
@@ -31,22 +30,34 @@ BEST_AGENT_NAME = "agent_best.pt"  # the weights at the evaluation with the high
 
 
 def train(cfg: DictConfig, run_dir: Path) -> float:
-    """Train one method on one task; returns the mean normalised evaluation score (what sweepers maximise)."""
-    run = build_run(cfg, Path(run_dir))
+    """Train one method on one task, for one seed or, with `seeds`, for each of several in one process (each in
+    run_dir/seed_<s>); returns the mean normalised evaluation score (a group's: its mean over seeds), the value
+    sweepers maximise."""
+    group = SeedGroup(cfg, Path(run_dir))
     try:
-        if run.progress.step == 0 and not run.progress.evaluations:
-            pretrain(run)
-            if run.cfg.imitation.mix_expert_data == "prefill_memory" and run.memory is not None:
-                run.memory.extend(run.method.prefill_rows())
-        if run.method.interacts_with_env:
-            run_steps(run)
-        if not run.progress.evaluations or run.progress.evaluations[-1]["step"] != run.progress.step:
-            record_evaluation(run)
-    except NonFiniteLossError as error:
-        raise UserError(f"{error} at step {run.progress.step}; the run stopped, its metrics and last good "
-                        f"checkpoint are kept in {run.run_dir}. Lower the learning rates or check the data") from None
+        group.for_each(prepare)
+        if group.runs[0].method.interacts_with_env:
+            run_steps(group)
+        group.for_each(final_evaluation)
     finally:
-        run.log.close()
+        group.close()
+    return group.score(group.for_each(save_results))
+
+
+def prepare(run: Run) -> None:
+    """A fresh run's pre-training, and the expert rows it prefills its replay memory with."""
+    if run.progress.step == 0 and not run.progress.evaluations:
+        pretrain(run)
+        if run.cfg.imitation.mix_expert_data == "prefill_memory" and run.memory is not None:
+            run.memory.extend(run.method.prefill_rows())
+
+
+def final_evaluation(run: Run) -> None:
+    if not run.progress.evaluations or run.progress.evaluations[-1]["step"] != run.progress.step:
+        record_evaluation(run)
+
+
+def save_results(run: Run) -> float:
     save_run(run)
     torch.save(run.sac.state_dict(), run.run_dir / AGENT_NAME)
     return finish(run)
@@ -110,38 +121,61 @@ class Collector:
         return finished
 
 
-def run_steps(run: Run) -> None:
-    """Steps from the last checkpoint (or 0) to cfg.steps, with updates, logs, evaluations and checkpoints.
+class StepLoop:
+    """One run's side of the training loop: a step is an environment step (with an update from
+    training.start on) or, offline (imitation.offline), an update on expert data alone."""
 
-    Online, a step is one environment step (updates begin at training.start); offline (imitation.offline),
-    a step is one update on expert data alone and the environment is only used for evaluation.
-    """
-    cfg, progress, expert = run.cfg, run.progress, run.method.expert
-    collector = None if cfg.imitation.offline else Collector(run)
-    start = 1 if collector is None else cfg.training.start
-    metrics = {}
-    bar = tqdm(total=cfg.steps, initial=progress.step, disable=not cfg.logging.progress_bar, unit="step",
-               dynamic_ncols=True)
-    postfix = {"eval_score": f"{progress.evaluations[-1]['eval_score']:.2f}"} if progress.evaluations else {}
-    for step in range(progress.step + 1, cfg.steps + 1):
-        if collector is not None and (finished := collector.step()) is not None:
-            postfix["last_return"] = f"{finished:.1f}"
-            bar.set_postfix(postfix, refresh=False)
+    def __init__(self, run: Run):
+        self.run = run
+        self.collector = None if run.cfg.imitation.offline else Collector(run)
+        self.start = 1 if self.collector is None else run.cfg.training.start
+        self.metrics: dict = {}
+        self.last_return: float | None = None
+
+    def advance_to(self, step: int) -> None:
+        """Step `step`, with its update, log row, evaluation and checkpoint as their intervals say (nothing if the
+        run is there already: a group resumed from checkpoints saved one after another)."""
+        run, cfg, progress, expert = self.run, self.run.cfg, self.run.progress, self.run.method.expert
+        if progress.step >= step:
+            return
+        if self.collector is not None and (finished := self.collector.step()) is not None:
+            self.last_return = finished
         progress.step = step
-        if step >= start and step % cfg.training.interval == 0:
-            agent_batch = run.memory.sample(cfg.training.batch_size) if collector is not None else None
+        if step >= self.start and step % cfg.training.interval == 0:
+            agent_batch = run.memory.sample(cfg.training.batch_size) if self.collector is not None else None
             expert_batch = expert.sample(cfg.training.batch_size) if expert is not None else None
-            metrics = run.method.update(agent_batch, expert_batch)
+            self.metrics = run.method.update(agent_batch, expert_batch)
         if step % cfg.logging.interval == 0:
-            write_row(run, step, metrics | episode_summary(progress))
+            write_row(run, step, self.metrics | episode_summary(progress))
         if step % cfg.evaluation.interval == 0:
             record_evaluation(run)
-            postfix["eval_score"] = f"{progress.evaluations[-1]['eval_score']:.2f}"
-            bar.set_postfix(postfix, refresh=False)
         if step % cfg.checkpoint.interval == 0:
-            save_run(run, collector.state() if collector is not None else None)
+            save_run(run, self.collector.state() if self.collector is not None else None)
+
+
+def run_steps(group: SeedGroup) -> None:
+    """Every run from its last checkpoint (or 0) to cfg.steps, the seeds in turn at each step."""
+    steps, loops = group.cfg.steps, group.for_each(StepLoop)
+    first = min(run.progress.step for run in group.running()) + 1
+    bar = tqdm(total=steps, initial=first - 1, disable=not group.cfg.logging.progress_bar, unit="step",
+               dynamic_ncols=True)
+    for step in range(first, steps + 1):
+        group.for_each(lambda run, step=step: loops[run.run_dir].advance_to(step))
+        bar.set_postfix(progress_summary([loops[run.run_dir] for run in group.running()]), refresh=False)
         bar.update(1)
     bar.close()
+
+
+def progress_summary(loops: list[StepLoop]) -> dict[str, str]:
+    """The progress bar's latest evaluation score and training-episode return (means over seeds)."""
+    summary = {}
+    scores = [loop.run.progress.evaluations[-1]["eval_score"] for loop in loops if loop.run.progress.evaluations]
+    if scores:
+        summary["eval_score"] = f"{np.mean(scores):.2f}"
+    returns = [loop.last_return for loop in loops if loop.last_return is not None]
+    if returns:
+        summary["last_return"] = f"{np.mean(returns):.1f}"
+    return summary
 
 
 def store_transition(memory: ReplayMemory, obs, action, reward, next_obs, terminated: bool, truncated: bool,
@@ -194,7 +228,7 @@ def record_evaluation(run: Run) -> None:
         torch.save(run.sac.state_dict(), run.run_dir / BEST_AGENT_NAME)
     run.progress.evaluations.append(result)
     write_row(run, result["step"], {k: v for k, v in result.items() if k != "step"}, check_finite=False)
-    logger.info(evaluation_line(result))
+    logger.info((f"seed {run.cfg.seed}: " if run.in_group else "") + evaluation_line(result))
     plot_run(run.run_dir, f"{run.cfg.algorithm.name} on {run.cfg.env.name} (seed {run.cfg.seed})")
 
 

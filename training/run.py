@@ -40,3 +40,5 @@ class Run:
     log: MetricsLog
     progress: Progress
     episode_in_progress: dict | None = None  # the training episode a checkpoint was taken in (see Collector)
+    random_state: dict = field(default_factory=dict)  # the run's random generators while another seed works
+    in_group: bool = False  # one of several seeds trained in one process (training/seed_group.py)
