@@ -6,9 +6,11 @@
 Each (method, seed) is one `train.py` run in <work-dir>/<ALG>_<ENV>_<N>traj/seed_<S> (<ALG>_<ENV>_<N>traj_tuned
 with a tuned preset); a run that was cut off is resumed from its checkpoint and a finished one is reused, so the
 command can simply be repeated until the table is complete. Runs go one after another unless --parallel says
-otherwise. Extra `key=value` arguments after `--` go to every run. --protocol published applies each method's
-tuned preset for the trajectory count (conf/optimised_hyperparameters/<ALG>_<N>_trajectories.yaml) where one
-exists, as the Pragmatic Look suite's published results did; --protocol default (the default) uses none.
+otherwise; with --group, each method's unfinished seeds train in one process (train.py seeds=[...], run directory
+<work-dir>/<ALG>_<ENV>_<N>traj, so the seed folders are the same). Extra `key=value` arguments after `--` go to
+every run. --protocol published applies each method's tuned preset for the trajectory count
+(conf/optimised_hyperparameters/<ALG>_<N>_trajectories.yaml) where one exists, as the Pragmatic Look suite's
+published results did; --protocol default (the default) uses none.
 
 The headline table reports, per method and over its finished runs, the interquartile mean (IQM) with a 95%
 stratified-bootstrap confidence interval (training/aggregate.py, after rliable) of the final score (the mean
@@ -94,11 +96,11 @@ def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:
             and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps)]
 
 
-def run_overrides(benchmark: Benchmark, algorithm: str, seed: int) -> list[str]:
-    """The train.py overrides that make a run of `algorithm` with `seed` part of this benchmark."""
+def run_overrides(benchmark: Benchmark, algorithm: str) -> list[str]:
+    """The train.py overrides (besides the seed) that make a run of `algorithm` part of this benchmark."""
     preset = benchmark.preset(algorithm)
     return [f"algorithm={algorithm}", *([f"optimised_hyperparameters={preset}"] if preset else []),
-            f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}", f"seed={seed}"]
+            f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}"]
 
 
 def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
@@ -107,7 +109,7 @@ def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
     keys = ["env.dataset.id", *[argument.split("=", 1)[0].lstrip("+~") for argument in extra]]
     found = []
     for algorithm in benchmark.algorithms:
-        requested = compose_config("config", [*run_overrides(benchmark, algorithm, benchmark.seeds[0]), *extra])
+        requested = compose_config("config", [*run_overrides(benchmark, algorithm), *extra])
         for seed in benchmark.seeds:
             saved = OmegaConf.create(run_config(benchmark.run_directory(algorithm, seed)))
             found += [f"{benchmark.run_directory(algorithm, seed)} was made with {key}="
@@ -124,9 +126,64 @@ def launch(benchmark: Benchmark, algorithm: str, seed: int, steps: int, extra: l
     if (run_dir / "checkpoint.pt").exists():
         arguments = [f"resume={run_dir}", f"steps={steps}"]
     else:
-        arguments = [*run_overrides(benchmark, algorithm, seed), f"steps={steps}", f"hydra.run.dir={run_dir}", *extra]
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(run_dir.parent / f"seed_{seed}.log", "a") as log:
+        arguments = [*run_overrides(benchmark, algorithm), f"seed={seed}", f"steps={steps}", f"hydra.run.dir={run_dir}",
+                     *extra]
+    return train_process(arguments, run_dir.parent / f"seed_{seed}.log", threads)
+
+
+def pending_seeds(benchmark: Benchmark, algorithm: str, steps: int) -> list[int]:
+    return [seed for seed in benchmark.seeds if not is_finished(benchmark.run_directory(algorithm, seed), steps)]
+
+
+def group_directory(benchmark: Benchmark, algorithm: str) -> Path:
+    """With --group, a method's seeds train in one process whose run directory holds their seed_<s> folders."""
+    return benchmark.run_directory(algorithm, benchmark.seeds[0]).parent
+
+
+def saved_group_seeds(group_dir: Path) -> list[int]:
+    """The seeds of the group last launched in group_dir ([] if none was)."""
+    overrides = group_dir / ".hydra" / "overrides.yaml"
+    saved = [o for o in yaml.safe_load(overrides.read_text()) or [] if o.startswith("seeds=")] \
+        if overrides.exists() else []
+    return [int(seed) for seed in yaml.safe_load(saved[-1].split("=", 1)[1])] if saved else []
+
+
+def group_problem(benchmark: Benchmark, algorithm: str, steps: int) -> str | None:
+    """Why the method's unfinished seeds cannot train as one group: some started outside the group that would
+    resume them."""
+    pending = pending_seeds(benchmark, algorithm, steps)
+    started = [seed for seed in pending if (benchmark.run_directory(algorithm, seed) / "metrics.csv").exists()]
+    if not started or resumable_group(benchmark, algorithm, pending):
+        return None
+    return (f"{algorithm} seeds {started} were started outside a group of seeds {pending}; finish them without "
+            f"--group")
+
+
+def resumable_group(benchmark: Benchmark, algorithm: str, pending: list[int]) -> bool:
+    """Whether the group last launched for the method holds every pending seed and can resume: each of its
+    seeds saved a checkpoint."""
+    saved = saved_group_seeds(group_directory(benchmark, algorithm))
+    return bool(pending) and set(pending) <= set(saved) and all(
+        (benchmark.run_directory(algorithm, seed) / "checkpoint.pt").exists() for seed in saved)
+
+
+def launch_group(benchmark: Benchmark, algorithm: str, steps: int, extra: list[str], threads: int) -> int:
+    """Run (or resume, or skip if all finished) a method's unfinished seeds as one train.py process."""
+    pending, group_dir = pending_seeds(benchmark, algorithm, steps), group_directory(benchmark, algorithm)
+    if not pending:
+        return 0
+    if resumable_group(benchmark, algorithm, pending):
+        arguments = [f"resume={group_dir}", f"steps={steps}"]
+    else:
+        arguments = [*run_overrides(benchmark, algorithm), f"seeds=[{','.join(map(str, pending))}]", f"steps={steps}",
+                     f"hydra.run.dir={group_dir}", *extra]
+    return train_process(arguments, group_dir / "group.log", threads)
+
+
+def train_process(arguments: list[str], log_path: Path, threads: int) -> int:
+    """train.py with `arguments`, its output appended to log_path; returns its exit status."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a") as log:
         return subprocess.call([sys.executable, str(REPO_ROOT / "train.py"), *arguments, "logging.progress_bar=false"],
                                cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                env=os.environ | {"OMP_NUM_THREADS": str(threads)})
@@ -356,7 +413,8 @@ def parse_arguments(arguments: list[str]) -> tuple[argparse.Namespace, list[str]
     parser.add_argument("--report-at", type=int, nargs="+", default=[100000, 300000])
     parser.add_argument("--protocol", choices=PROTOCOLS, default="default",
                         help="published: each method's tuned preset for --trajectories, where one exists")
-    parser.add_argument("--parallel", type=int, default=1, help="runs at a time")
+    parser.add_argument("--parallel", type=int, default=1, help="runs (with --group, methods) at a time")
+    parser.add_argument("--group", action="store_true", help="each method's seeds in one process (seeds=[...])")
     parser.add_argument("--threads", type=int, help="torch threads per run (default: cores / parallel); lower it "
                                                      "when other jobs share the machine")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="where the runs live")
@@ -371,9 +429,10 @@ def parse_arguments(arguments: list[str]) -> tuple[argparse.Namespace, list[str]
     return args, extra
 
 
-def run_all(benchmark: Benchmark, steps: int, extra: list[str], parallel: int, threads: int | None) -> None:
-    """Make the missing runs, resume cut ones, reuse finished ones; refuse before launching any if a run
-    directory cannot be continued."""
+def run_all(benchmark: Benchmark, steps: int, extra: list[str], parallel: int, threads: int | None,
+            group: bool = False) -> None:
+    """Make the missing runs, resume cut ones, reuse finished ones (with `group`, each method's unfinished seeds
+    in one process); refuse before launching any if a run directory cannot be continued."""
     jobs = [(a, s) for a in benchmark.algorithms for s in benchmark.seeds]
     stuck = unresumable_runs([benchmark.run_directory(a, s) for a, s in jobs], steps)
     if stuck:
@@ -383,18 +442,26 @@ def run_all(benchmark: Benchmark, steps: int, extra: list[str], parallel: int, t
     if mismatched:
         raise UserError(f"{'; '.join(mismatched)}; give another --work-dir for these runs")
     threads = threads or max(1, (os.cpu_count() or 1) // parallel)
-    with ThreadPoolExecutor(parallel) as pool:
-        statuses = list(pool.map(lambda job: launch(benchmark, *job, steps, extra, threads), jobs))
-    for (algorithm, seed), status in zip(jobs, statuses):
-        if status != 0:
-            print(f"{algorithm} seed {seed} exited with status {status}; see its log in {benchmark.work_dir}")
+    if group:
+        problems = [problem for a in benchmark.algorithms if (problem := group_problem(benchmark, a, steps))]
+        if problems:
+            raise UserError("; ".join(problems))
+        with ThreadPoolExecutor(parallel) as pool:
+            statuses = list(pool.map(lambda a: launch_group(benchmark, a, steps, extra, threads), benchmark.algorithms))
+        failed = [f"{a} (seeds {benchmark.seeds})" for a, status in zip(benchmark.algorithms, statuses) if status]
+    else:
+        with ThreadPoolExecutor(parallel) as pool:
+            statuses = list(pool.map(lambda job: launch(benchmark, *job, steps, extra, threads), jobs))
+        failed = [f"{a} seed {s}" for (a, s), status in zip(jobs, statuses) if status]
+    for name in failed:
+        print(f"{name} exited with an error; see its log in {benchmark.work_dir}")
 
 
 def main(arguments: list[str]) -> None:
     args, extra = parse_arguments(arguments)
     benchmark = Benchmark(args.work_dir, args.algorithms, args.env, args.trajectories, args.seeds, args.protocol)
     if not args.table_only:
-        run_all(benchmark, args.steps, extra, args.parallel, args.threads)
+        run_all(benchmark, args.steps, extra, args.parallel, args.threads, args.group)
     result = report(benchmark, args.steps, args.report_at)
     print(result)
     command = "python scripts/benchmark_algorithms.py " + " ".join(arguments)

@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, TINY
 from scripts.benchmark_algorithms import (
     DEFAULT_WORK_DIR,
     Benchmark,
     code_versions,
     headline_table,
     launch,
+    launch_group,
     runs_table,
     score_at,
     table,
@@ -297,3 +298,55 @@ def test_profile_update_reports_where_the_time_of_a_step_goes(tmp_path):
                 "| one evaluation (30 episodes of 1000 steps) |"):
         assert row in table
     assert "precision fp32, eager losses, device cpu, 1 torch thread(s)" in table
+
+
+def test_group_trains_each_methods_seeds_in_one_process_into_the_usual_seed_folders(tmp_path):
+    small = [a for a in TINY if not a.startswith("env=")] + ["steps=150", "evaluation.interval=150"]
+    arguments = ["--algorithms", "SAC", "--env", "inverted_pendulum", "--seeds", "1", "2", "--steps", "150",
+                 "--report-at", "150", "--group", "--work-dir", str(tmp_path), "--", *small]
+    result = run_script(*arguments)
+    assert result.returncode == 0, result.stderr
+    group = tmp_path / "SAC_inverted_pendulum_5traj"
+    assert set(json.loads((group / "result.json").read_text())["scores"]) == {"seed_1", "seed_2"}
+    assert [json.loads((group / f"seed_{s}" / "result.json").read_text())["seed"] for s in (1, 2)] == [1, 2]
+    assert "| SAC | 2 | 150 |" in result.stdout  # the runs table reads the group's seeds as it reads single runs
+    launched = (group / "group.log").read_text()
+    assert run_script(*arguments).returncode == 0 and (group / "group.log").read_text() == launched  # all finished
+
+
+def test_group_resumes_the_group_that_holds_the_unfinished_seeds(tmp_path, monkeypatch):
+    benchmark = hopper_benchmark(tmp_path, ["GAIL"], [1, 2])
+    group = benchmark.run_directory("GAIL", 1).parent
+    (group / ".hydra").mkdir(parents=True)
+    (group / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["algorithm=GAIL", "seeds=[1,2]"]))
+    for seed in (1, 2):
+        benchmark.run_directory("GAIL", seed).mkdir()
+        (benchmark.run_directory("GAIL", seed) / "checkpoint.pt").write_bytes(b"")
+    launched = []
+    monkeypatch.setattr(subprocess, "call", lambda command, **options: launched.append(command) or 0)
+    launch_group(benchmark, "GAIL", 500, [], threads=1)
+    assert launched[0][2:4] == [f"resume={group}", "steps=500"]
+    (benchmark.run_directory("GAIL", 2) / "checkpoint.pt").unlink()  # seed 2 never saved one: a fresh group
+    launch_group(benchmark, "GAIL", 500, [], threads=1)
+    assert "seeds=[1,2]" in launched[1] and f"hydra.run.dir={group}" in launched[1]
+
+
+def test_group_refuses_seeds_started_outside_it(tmp_path):
+    benchmark = hopper_benchmark(tmp_path, ["GAIL"], [1, 2])
+    started = benchmark.run_directory("GAIL", 2)
+    started.mkdir(parents=True)
+    (started / "metrics.csv").write_text("step,eval_score\n100,0.5\n")
+    (started / "checkpoint.pt").write_bytes(b"")
+    result = run_script("--algorithms", "GAIL", "--seeds", "1", "2", "--steps", "300", "--group", "--work-dir",
+                        str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: GAIL seeds [2] were started outside a group of seeds [1, 2]; finish "
+                                     "them without --group")
+
+
+def test_seed_batching_probe_times_separate_and_batched_seeds():
+    result = subprocess.run([sys.executable, "scripts/probe_seed_batching.py", "--seeds", "1", "2", "--repeats", "1"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                            env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "one seed: " in result.stdout and "2 seeds batched: " in result.stdout and "speed-up" in result.stdout

@@ -15,6 +15,7 @@ from training.loop import train
 
 RANDOM_TRAJECTORIES = "imitation.trajectory_selection=random"  # each seed draws its own expert episodes
 RUN_FILES = ("metrics.csv", "result.json", "config.yaml")
+QUICK_PRETRAINING = {"RED": ["algorithm.pretraining_iterations=60"], "DRIL": ["algorithm.pretraining_iterations=60"]}
 
 
 def run_files(run_dir) -> dict[str, bytes]:
@@ -23,8 +24,8 @@ def run_files(run_dir) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("algorithm", ["SAC", "GAIL", "IQLearn", "RED", "PWIL"])
 def test_each_seed_of_a_group_writes_what_a_single_seed_run_writes(tmp_path, algorithm):
-    arguments = [*TINY, f"algorithm={algorithm}", RANDOM_TRAJECTORIES, "algorithm.actor_start=50"] \
-        if algorithm == "IQLearn" else [*TINY, f"algorithm={algorithm}", RANDOM_TRAJECTORIES]
+    arguments = [*TINY, f"algorithm={algorithm}", RANDOM_TRAJECTORIES, *QUICK_PRETRAINING.get(algorithm, ()),
+                 *(["algorithm.actor_start=50"] if algorithm == "IQLearn" else [])]
     score = train(make_config(*arguments, "seeds=[1,2]"), tmp_path / "group")
     alone = train(make_config(*arguments, "seed=2"), tmp_path / "alone")
     assert run_files(tmp_path / "group" / "seed_2") == run_files(tmp_path / "alone")
@@ -88,7 +89,8 @@ def test_a_seed_whose_loss_becomes_non_finite_stops_and_the_others_finish(tmp_pa
                                        "SQIL", "IQLearn", "LSIQ"])
 def test_every_method_trains_a_group_of_three_seeds_end_to_end(tmp_path, algorithm):
     train(make_config(*TINY, f"algorithm={algorithm}", "seeds=[1,2,3]", "steps=200", "evaluation.interval=200",
-                      "checkpoint.interval=200", "bc_pretraining.iterations=20"), tmp_path)
+                      "checkpoint.interval=200", "bc_pretraining.iterations=20", *QUICK_PRETRAINING.get(algorithm, ())),
+          tmp_path)
     scores = json.loads((tmp_path / "result.json").read_text())["scores"]
     assert set(scores) == {"seed_1", "seed_2", "seed_3"}
     for seed in (1, 2, 3):

@@ -54,6 +54,19 @@ def test_train_all_ax_sweep_under_parallel_launchers(tmp_path, launcher):
         assert set(summary["scores"]) == {"inverted_pendulum", "hopper"}
 
 
+def test_an_ax_trial_of_train_all_scores_each_task_by_the_mean_over_its_seeds(tmp_path):
+    result = run_command("-m", "algorithm=SAC", "tasks=[inverted_pendulum]", *SMALL, "seeds=[1,2]",
+                         "hydra.sweeper.ax_config.max_trials=1", "hydra.sweeper.generation_method=random_search",
+                         f"hydra.sweep.dir={tmp_path}", script="train_all.py")
+    assert result.returncode == 0, result.stderr
+    trial = json.loads((tmp_path / "0" / "result.json").read_text())
+    task = json.loads((tmp_path / "0" / "inverted_pendulum" / "result.json").read_text())
+    seeds = [json.loads((tmp_path / "0" / "inverted_pendulum" / f"seed_{s}" / "result.json").read_text())["score"]
+             for s in (1, 2)]
+    assert trial["scores"]["inverted_pendulum"] == task["score"] == pytest.approx(sum(seeds) / 2)
+    assert task["scores"] == {"seed_1": seeds[0], "seed_2": seeds[1]}
+
+
 def test_train_py_seed_sweep_with_the_joblib_launcher(tmp_path):
     result = run_command("-m", "algorithm=SAC", *TINY, "steps=150", "seed=1,2", "hydra/launcher=joblib",
                          "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path}")

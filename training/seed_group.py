@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from errors import UserError
 from training.build import build_run
 from training.checkpoint import NonFiniteLossError
+from training.config import check_seeds
 from training.random_state import capture_random_state, restore_random_state
 from training.run import Run
 
@@ -37,6 +38,7 @@ _working_run: contextvars.ContextVar[Path | None] = contextvars.ContextVar("work
 
 def member_configs(cfg: DictConfig, run_dir: Path) -> list[tuple[DictConfig, Path]]:
     """(config, directory) of each run: the config itself in run_dir without `seeds`, else one per seed."""
+    check_seeds(cfg.seeds)
     if cfg.seeds is None:
         return [(cfg, run_dir)]
     members = []
