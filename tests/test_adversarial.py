@@ -138,7 +138,8 @@ def test_airl_shaping_identities():
 
 
 def test_airl_subtracts_log_policy_except_at_the_absorbing_state():
-    method = build("imitation.absorbing=true", "algorithm.grad_penalty=0", algorithm="AIRL")
+    method = build("imitation.absorbing=true", "algorithm.grad_penalty=0", "algorithm.subtract_log_policy=true",
+                   algorithm="AIRL")
     batch = rows(4)
     batch = batch.replace(obs=torch.cat([batch.obs[:, :2], torch.tensor([[0.0], [1.0], [0.0], [1.0]])], dim=1))
     batch = batch.replace(action=torch.where(batch.obs[:, -1:] == 1, 0.0, batch.action))
@@ -150,10 +151,14 @@ def test_airl_subtracts_log_policy_except_at_the_absorbing_state():
     assert not torch.allclose(log_policy[[1, 3]], torch.zeros(2))  # so the test can tell the two apart
 
 
-@pytest.mark.parametrize("algorithm", ["GAIL", "AIRL"])  # AIRL subtracts log pi from its logit
+PAPER_AIRL = ("algorithm.reward_shaping=true", "algorithm.subtract_log_policy=true")
+
+
+@pytest.mark.parametrize("algorithm", ["GAIL", "AIRL"])  # AIRL in its paper's form: shaped, log pi subtracted
 @pytest.mark.parametrize("loss", ["BCE", "Mixup", "PUGAIL"])
 def test_every_loss_trains_every_discriminator_parameter_without_a_gradient_penalty(algorithm, loss):
-    method = build(f"algorithm.loss_function={loss}", "algorithm.grad_penalty=0", algorithm=algorithm)
+    method = build(f"algorithm.loss_function={loss}", "algorithm.grad_penalty=0",
+                   *(PAPER_AIRL if algorithm == "AIRL" else ()), algorithm=algorithm)
     before = [p.detach().clone() for p in method.discriminator.parameters()]
     method.update_reward_model(rows(16, seed=1), rows(16, seed=2))
     assert all(not torch.equal(old, new) for old, new in zip(before, method.discriminator.parameters()))
@@ -168,7 +173,7 @@ def test_half_expert_batch_has_exactly_half_expert_rows():
 def test_presets_mean_what_they_say():
     gail, airl, fairl = (make_config(f"algorithm={name}").algorithm for name in ("GAIL", "AIRL", "FAIRL"))
     assert gail.reward_function == "GAIL" and not gail.reward_shaping
-    assert airl.reward_function == "AIRL" and airl.reward_shaping and airl.subtract_log_policy
+    assert airl.reward_function == "AIRL" and not airl.reward_shaping and not airl.subtract_log_policy
     assert fairl.reward_function == "FAIRL" and fairl.discriminator.learning_rate == gail.discriminator.learning_rate
 
 
@@ -190,7 +195,8 @@ def test_incompatible_options_are_refused(tmp_path, override, message):
     ("GAIL", ("algorithm.loss_function=Mixup", "algorithm.entropy_bonus=0.1", "imitation.mix_expert_data=mixed_batch")),
     ("GAIL", ("algorithm.loss_function=PUGAIL", "algorithm.nonnegative_margin=0.1", "algorithm.grad_penalty_centre=1",
               "algorithm.discriminator.input_dropout=0.2", "algorithm.discriminator.dropout=0.3")),
-    ("AIRL", ("imitation.state_only=true", "algorithm.subtract_log_policy=false")),
+    ("AIRL", ("imitation.state_only=true", "algorithm.reward_shaping=true")),
+    ("AIRL", ("algorithm.reward_shaping=true", "algorithm.subtract_log_policy=true")),
     ("GAIL", ("imitation.bc_aux_loss=true", "bc_pretraining.iterations=20", "imitation.subsample=4")),
 ])
 def test_smoke_runs_on_the_small_task(tmp_path, algorithm, extra):
