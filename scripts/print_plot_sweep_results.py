@@ -3,8 +3,9 @@ configuration, and PNG plots next to the sweep.
 
     python scripts/print_plot_sweep_results.py --path outputs/GAIL_all_sweep/<date-time>
 
-Works for Ax sweeps and for plain multiruns of train.py or train_all.py. When the only parameter that varies
-is the seed, it reports the interquartile mean over seeds with a 95% stratified-bootstrap confidence interval
+Works for Ax sweeps, for plain multiruns of train.py or train_all.py, and for the run directory of several seeds
+trained in one process (`train.py seeds=[...]`, whose seed_<s> folders it reads as jobs). When the only parameter
+that varies is the seed, it reports the interquartile mean over seeds with a 95% stratified-bootstrap confidence interval
 (training/aggregate.py, after rliable) and plots the learning curves' IQM with that interval.
 """
 from __future__ import annotations
@@ -25,25 +26,36 @@ from training.aggregate import iqm_with_interval  # noqa: E402
 
 
 def read_jobs(sweep_dir: Path) -> pd.DataFrame:
-    """One row per job directory: its overrides as columns, its score and per-task scores (NaN if it failed)."""
+    """One row per job directory (or seed folder of a seed group): its overrides as columns (a seed folder: its
+    seed), its score and per-task scores (NaN if it failed), and its path."""
     rows = []
     for job in sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)):
         overrides_file = job / ".hydra" / "overrides.yaml"
         overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.exists() else []
-        row = {"job": int(job.name), **dict(o.split("=", 1) for o in overrides if "=" in o)}
-        result_file = job / "result.json"
-        result = json.loads(result_file.read_text()) if result_file.exists() else {}
-        row["score"] = result.get("score", np.nan)
-        row.update({f"score_{task}": value for task, value in result.get("scores", {}).items()})
-        rows.append(row)
+        rows.append({"job": int(job.name), **dict(o.split("=", 1) for o in overrides if "=" in o), **scores(job),
+                     "path": job})
     if not rows:
-        raise SystemExit(f"error: {sweep_dir} holds no job directories (0, 1, ...); give a sweep directory")
+        seed_folders = sorted((p for p in sweep_dir.glob("seed_*") if p.name[5:].isdigit()),
+                              key=lambda p: int(p.name[5:]))
+        rows = [{"job": index, "seed": int(folder.name[5:]), **scores(folder), "path": folder}
+                for index, folder in enumerate(seed_folders)]
+    if not rows:
+        raise SystemExit(f"error: {sweep_dir} holds no job directories (0, 1, ...) nor seed folders (seed_1, ...); "
+                         f"give a sweep directory or the run directory of a seeds=[...] run")
     return pd.DataFrame(rows)
+
+
+def scores(run_dir: Path) -> dict[str, float]:
+    """A job's score and per-task (train_all) or per-seed (a seed group) scores; NaN if it has none."""
+    result_file = run_dir / "result.json"
+    result = json.loads(result_file.read_text()) if result_file.exists() else {}
+    return {"score": result.get("score", np.nan),
+            **{f"score_{part}": value for part, value in result.get("scores", {}).items()}}
 
 
 def varying(jobs: pd.DataFrame) -> list[str]:
     """The override columns whose value differs between jobs."""
-    fixed = {"job", "score"} | {c for c in jobs if c.startswith("score_")}
+    fixed = {"job", "score", "path"} | {c for c in jobs if c.startswith("score_")}
     return [c for c in jobs if c not in fixed and jobs[c].nunique(dropna=False) > 1]
 
 
@@ -70,11 +82,11 @@ def plot_search(jobs: pd.DataFrame, parameters: list[str], out: Path) -> None:
         plt.close(fig)
 
 
-def learning_curves(sweep_dir: Path, jobs: pd.DataFrame, out: Path) -> None:
+def learning_curves(jobs: pd.DataFrame, out: Path) -> None:
     """IQM of the evaluation score over seeds at every evaluation step, with a bootstrap band (train.py runs)."""
     curves = []
-    for job in jobs["job"]:
-        metrics_file = sweep_dir / str(job) / "metrics.csv"
+    for job in jobs["path"]:
+        metrics_file = job / "metrics.csv"
         if metrics_file.exists():
             metrics = pd.read_csv(metrics_file).dropna(subset=["eval_score"])
             curves.append(metrics.set_index("step")["eval_score"])
@@ -115,7 +127,7 @@ def main() -> None:
         iqm = iqm_with_interval(scores)
         print(f"seeds: {len(scores)}, IQM {iqm.value:.4f} (95% CI {iqm.low:.4f} to {iqm.high:.4f}), "
               f"mean {scores.mean():.4f} +- {scores.std():.4f}")
-        learning_curves(sweep_dir, finished, sweep_dir)
+        learning_curves(finished, sweep_dir)
     plot_search(jobs, parameters, sweep_dir)
     print(f"plots written to {sweep_dir}")
 

@@ -272,6 +272,16 @@ def test_print_plot_sweep_results_on_a_seed_sweep(tmp_path):
     assert (tmp_path / "score_vs_seed.png").exists()
 
 
+def test_print_plot_sweep_results_reads_the_seeds_of_a_seed_group_as_a_seed_sweep(tmp_path):
+    from test_train_end_to_end import run_command
+
+    from conftest import TINY
+    assert run_command(*TINY, "steps=150", "seeds=[1,2,3]", f"hydra.run.dir={tmp_path}").returncode == 0
+    result = run_command("--path", str(tmp_path), script="scripts/print_plot_sweep_results.py")
+    assert result.returncode == 0, result.stderr
+    assert "seeds: 3, IQM" in result.stdout and (tmp_path / "learning_curve.png").exists()
+
+
 def test_print_plot_sweep_results_refuses_a_directory_without_jobs(tmp_path):
     from test_train_end_to_end import run_command
     result = run_command("--path", str(tmp_path), script="scripts/print_plot_sweep_results.py")
