@@ -3,6 +3,7 @@ byte for byte; seeds are independent; a group resumes; a failing seed leaves the
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from test_train_end_to_end import run_command
@@ -67,6 +68,13 @@ def test_a_group_killed_between_two_seeds_checkpoints_resumes_to_what_an_uninter
     for seed in (1, 2):
         assert run_files(interrupted / f"seed_{seed}") == run_files(tmp_path / "uninterrupted" / f"seed_{seed}")
     assert (interrupted / "result.json").read_bytes() == (tmp_path / "uninterrupted" / "result.json").read_bytes()
+
+
+def test_resuming_a_group_with_a_seed_that_saved_no_checkpoint_names_that_seed(tmp_path):
+    train(make_config(*TINY, "algorithm=SAC", "seeds=[1,2]", "steps=150"), tmp_path)
+    with pytest.raises(UserError, match=rf"^resume={tmp_path} holds no checkpoint.pt \(seed_3 of that group\); "):
+        train(make_config(*TINY, "algorithm=SAC", "seeds=[1,2,3]", "steps=300", f"resume={tmp_path}"), tmp_path)
+    assert not [h for h in logging.getLogger().handlers if getattr(h, "baseFilename", "").startswith(str(tmp_path))]
 
 
 def test_a_seed_whose_loss_becomes_non_finite_stops_and_the_others_finish(tmp_path, monkeypatch):

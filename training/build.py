@@ -48,7 +48,9 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = load_checkpoint(run_dir) if cfg.resume else None
     if cfg.resume and checkpoint is None:
-        raise UserError(f"resume={cfg.resume} holds no checkpoint.pt; give the directory of a run that saved one")
+        where = "" if Path(cfg.resume).resolve() == run_dir.resolve() else f" ({run_dir.name} of that group)"
+        raise UserError(f"resume={cfg.resume} holds no checkpoint.pt{where}; give the directory of a run that saved "
+                        f"one")
     progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
     record_provenance(progress)
     wandb = {"project": cfg.logging.wandb_project, "config": OmegaConf.to_container(cfg, resolve=True)} \

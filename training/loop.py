@@ -156,10 +156,14 @@ class StepLoop:
 def run_steps(group: SeedGroup) -> None:
     """Every run from its last checkpoint (or 0) to cfg.steps, the seeds in turn at each step."""
     steps, loops = group.cfg.steps, group.for_each(StepLoop)
+    if not group.running():  # every seed failed in pre-training
+        return
     first = min(run.progress.step for run in group.running()) + 1
     bar = tqdm(total=steps, initial=first - 1, disable=not group.cfg.logging.progress_bar, unit="step",
                dynamic_ncols=True)
     for step in range(first, steps + 1):
+        if not group.running():
+            break
         group.for_each(lambda run, step=step: loops[run.run_dir].advance_to(step))
         bar.set_postfix(progress_summary([loops[run.run_dir] for run in group.running()]), refresh=False)
         bar.update(1)

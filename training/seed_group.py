@@ -58,17 +58,24 @@ class SeedGroup:
         self.runs: list[Run] = []
         self.failures: dict[Path, str] = {}
         self._log_handlers: list[logging.Handler] = []
-        for member_cfg, member_dir in member_configs(cfg, run_dir):
-            if self.grouped:
-                member_dir.mkdir(parents=True, exist_ok=True)
-                self._log_handlers.append(_member_log_handler(member_dir))
-            token = _working_run.set(member_dir)
-            try:
-                run = build_run(member_cfg, member_dir)
-            finally:
-                _working_run.reset(token)
-            run.random_state, run.in_group = capture_random_state(), self.grouped
-            self.runs.append(run)
+        try:
+            for member_cfg, member_dir in member_configs(cfg, run_dir):
+                self.runs.append(self._build(member_cfg, member_dir))
+        except BaseException:  # e.g. a later seed's bad checkpoint: close what the earlier seeds opened
+            self.close()
+            raise
+
+    def _build(self, cfg: DictConfig, run_dir: Path) -> Run:
+        if self.grouped:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self._log_handlers.append(_member_log_handler(run_dir))
+        token = _working_run.set(run_dir)
+        try:
+            run = build_run(cfg, run_dir)
+        finally:
+            _working_run.reset(token)
+        run.random_state, run.in_group = capture_random_state(), self.grouped
+        return run
 
     def running(self) -> list[Run]:
         return [run for run in self.runs if run.run_dir not in self.failures]
