@@ -54,6 +54,8 @@ def main(cfg: DictConfig) -> None:
 def make_expert_data(cfg: DictConfig) -> Path:
     check_choice(cfg.expert, "select", ("final", "best"), prefix="expert")
     check_choice(cfg.expert, "actions", ("deterministic", "sampled"), prefix="expert")
+    if cfg.seeds is not None:
+        raise UserError("make_expert_data.py trains and records one expert: give seed=<s>, not seeds=[...]")
     work_dir = Path(cfg.expert.work_dir)
     agent_file = Path(cfg.expert.policy) if cfg.expert.policy else train_expert(cfg, work_dir)
     if not agent_file.exists():

@@ -210,6 +210,14 @@ def test_make_expert_data_records_a_shipped_policy_with_sampled_actions_reproduc
         assert not np.allclose(first.action[:10], deterministic.action[:10])
 
 
+def test_make_expert_data_refuses_several_seeds(tmp_path):
+    cfg = make_config("env=inverted_pendulum", "seeds=[1,2]", f"expert.work_dir={tmp_path}",
+                      config_name="make_expert_data")
+    with pytest.raises(UserError, match=r"^make_expert_data.py trains and records one expert: give seed=<s>, not"):
+        make_expert_data(cfg)
+    assert not any(tmp_path.iterdir())
+
+
 def test_make_expert_data_refuses_a_work_dir_whose_run_saved_no_checkpoint(tmp_path):
     (tmp_path / "metrics.csv").write_text("step,train_return\n100,5.0\n")
     cfg = make_config("env=inverted_pendulum", config_name="make_expert_data")
