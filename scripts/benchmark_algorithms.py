@@ -44,6 +44,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 from omegaconf import OmegaConf
 
+from algorithms import algorithm_class
 from errors import UserError, exit_on_user_error
 from training.aggregate import Estimate, iqm_with_interval
 from training.command_line import compose_config
@@ -85,8 +86,13 @@ class Benchmark:
 
 
 def is_finished(run_dir: Path, steps: int) -> bool:
+    """A run that wrote its result after `steps` environment steps, or at all for a method that takes none (BC)."""
     result = run_dir / "result.json"
-    return result.exists() and json.loads(result.read_text())["steps"] >= steps
+    if not result.exists():
+        return False
+    config = run_config(run_dir)
+    takes_steps = "algorithm" not in config or algorithm_class(config["algorithm"]["class"]).interacts_with_env
+    return json.loads(result.read_text())["steps"] >= steps or not takes_steps
 
 
 def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:

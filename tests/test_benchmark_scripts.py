@@ -17,6 +17,7 @@ from scripts.benchmark_algorithms import (
     Benchmark,
     code_versions,
     headline_table,
+    is_finished,
     launch,
     launch_group,
     runs_table,
@@ -232,6 +233,13 @@ def test_benchmark_refuses_to_reuse_a_run_made_with_another_dataset_or_setting(t
     result = run_script("--algorithms", "GAIL", "--seeds", "1", "--steps", "300", "--work-dir", str(tmp_path), *extra)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {finished} {message}; give another --work-dir for these runs"
+
+
+def test_a_method_that_takes_no_environment_steps_is_finished_once_it_wrote_its_result(tmp_path):
+    for name, algorithm_class in (("BC", "algorithms.bc.BC"), ("GAIL", "algorithms.adversarial.AdversarialImitation")):
+        write_run(tmp_path / name, [1.0], 0)
+        (tmp_path / name / "config.yaml").write_text(yaml.safe_dump({"algorithm": {"class": algorithm_class}}))
+    assert is_finished(tmp_path / "BC", 300000) and not is_finished(tmp_path / "GAIL", 300000)
 
 
 def test_unresumable_runs_are_those_with_metrics_and_neither_checkpoint_nor_finished_result(tmp_path):
