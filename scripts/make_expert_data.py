@@ -16,6 +16,7 @@ actor weights (policy.pt) beside it. Re-recording a shipped expert without train
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 POLICY_NAME = "policy.pt"  # the recorded expert's actor weights, shipped next to its dataset
 ACTION_DESCRIPTIONS = {"deterministic": "its policy's mean action", "sampled": "actions sampled from its policy"}
 RANDOM_SEED = 10**6  # reset and action-sampling seed of the random-policy episodes
+DATASET_ID = re.compile(r"([\w.-]+/)*[\w.-]+-v\d+")  # Minari's [namespace/]name-v<version>
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="make_expert_data")
@@ -56,6 +58,9 @@ def make_expert_data(cfg: DictConfig) -> Path:
     check_choice(cfg.expert, "actions", ("deterministic", "sampled"), prefix="expert")
     if cfg.seeds is not None:
         raise UserError("make_expert_data.py trains and records one expert: give seed=<s>, not seeds=[...]")
+    if not DATASET_ID.fullmatch(str(cfg.expert.dataset_id)):
+        raise UserError(f"expert.dataset_id={cfg.expert.dataset_id} is not a Minari dataset id; give "
+                        "[namespace/]name-v<version>, e.g. ilbench/hopper/expert-v2")
     work_dir = Path(cfg.expert.work_dir)
     agent_file = Path(cfg.expert.policy) if cfg.expert.policy else train_expert(cfg, work_dir)
     if not agent_file.exists():

@@ -186,6 +186,12 @@ def test_make_expert_data_end_to_end(tmp_path):
     wrong = run_command("env=inverted_pendulum", "expert.select=worst", script="scripts/make_expert_data.py")
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1] == \
         "error: expert.select=worst is unknown; use one of final, best"
+    unversioned = run_command("env=inverted_pendulum", "expert.dataset_id=test/ip/expert",
+                              f"expert.work_dir={tmp_path / 'unused'}", script="scripts/make_expert_data.py")
+    assert unversioned.returncode == 2 and unversioned.stderr.strip().splitlines()[-1] == (
+        "error: expert.dataset_id=test/ip/expert is not a Minari dataset id; give [namespace/]name-v<version>, "
+        "e.g. ilbench/hopper/expert-v2")
+    assert not (tmp_path / "unused" / "metrics.csv").exists()  # refused before training
 
 
 def test_make_expert_data_records_a_shipped_policy_with_sampled_actions_reproducibly(tmp_path, monkeypatch):
