@@ -37,6 +37,12 @@ def constant_critic(critic, value: float) -> None:
         critic.net.net[-1].bias.fill_(value)
 
 
+BRIDGING_LOSS = ("algorithm.form=iq_like", "algorithm.expert_term=bootstrap", "algorithm.policy_term=v0",
+                 "algorithm.regulariser_rows=all")
+PAPER_FORM = ("algorithm.form=sqil_like", "algorithm.expert_term=fix", "algorithm.policy_term=value",
+              "algorithm.regulariser_rows=agent")
+
+
 def test_lsiq_constants_from_the_config():
     method, _ = build("LSIQ")
     assert (method.r_max, method.r_min, method.q_max, method.q_min) == pytest.approx((2, -2, 200, -200))
@@ -65,7 +71,8 @@ def test_lsiq_toy_chain_reaches_its_fixed_points():
     The mixture term runs over agent rows here (value_plcy), so that the expert state sees only the expert term.
     """
     torch.manual_seed(0)
-    overrides = ("algorithm.policy_term=value_plcy", "reinforcement.discount=0.5", "reinforcement.initial_temperature=1e-8",
+    overrides = ("algorithm.form=sqil_like", "algorithm.expert_term=fix", "algorithm.policy_term=value_plcy",
+                 "reinforcement.discount=0.5", "reinforcement.initial_temperature=1e-8",
                  "reinforcement.polyak_factor=0.0", "training.learning_rate=1e-2", "algorithm.actor_start=0",
                  "model.hidden_size=16")
     method, sac = build("LSIQ", *overrides)
@@ -91,6 +98,23 @@ def test_iq_learn_constant_critic_identity(value_loss):
     loss, metrics = method.critic_loss(batch, is_expert)
     assert metrics["reward_expert"].item() == pytest.approx((1 - gamma) * k, rel=1e-4)
     assert loss.item() == pytest.approx(0.5 * (1 - gamma) ** 2 * k ** 2, rel=1e-3)
+
+
+@pytest.mark.parametrize("form", ["bridging", "paper"])
+def test_lsiq_constant_critic_losses(form):
+    """Q = k, alpha ~ 0, d = 0, so y = gamma k and r = (1-gamma) k. The bridging loss keeps IQ-Learn's identity
+    (expert and v0 terms cancel, c = 1/2 leaves 1/2 (1-gamma)^2 k^2); the paper's form regresses the expert Q onto
+    Q_max = 200 and V onto r_min + y = -2 + gamma k."""
+    overrides = BRIDGING_LOSS if form == "bridging" else PAPER_FORM
+    method, sac = build("LSIQ", *overrides, "reinforcement.initial_temperature=1e-12")
+    k, gamma = 3.0, sac.discount
+    constant_critic(sac.critic, k)
+    constant_critic(sac.target_critic, k)
+    batch = rows(torch.randn(8, 2), torch.rand(8, 1))
+    loss, _ = method.critic_loss(batch, torch.tensor([False] * 4 + [True] * 4))
+    expected = (0.5 * (1 - gamma) ** 2 * k ** 2 if form == "bridging"
+                else (k - 200) ** 2 + ((1 - gamma) * k + 2) ** 2)
+    assert loss.item() == pytest.approx(expected, rel=1e-3)
 
 
 def test_iq_learn_regulariser_rows_all_or_expert():
