@@ -42,7 +42,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from algorithms import algorithm_class
 from errors import UserError, exit_on_user_error
@@ -109,18 +109,39 @@ def run_overrides(benchmark: Benchmark, algorithm: str) -> list[str]:
             f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}"]
 
 
+# What decides how a run learns and is scored; a run resumed or reused under other values would mix two configurations.
+LEARNING_SECTIONS = ("tuned_for", "precision", "training", "reinforcement", "model", "memory", "imitation",
+                     "bc_pretraining", "algorithm", "env", "evaluation")
+
+
+def learning_settings(config: DictConfig | dict) -> dict[str, object]:
+    """The config's learning settings as dotted keys (lists count as one value)."""
+    tree = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
+    settings: dict[str, object] = {}
+
+    def flatten(node: object, key: str) -> None:
+        if isinstance(node, dict):
+            for child, value in node.items():
+                flatten(value, f"{key}.{child}" if key else str(child))
+        else:
+            settings[key] = node
+
+    flatten({section: tree[section] for section in LEARNING_SECTIONS if section in tree}, "")
+    return settings
+
+
 def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
-    """Existing runs that this command would reuse or resume although they were made with another dataset or
-    another value of a key the command sets after `--`: reusing them would silently mix configurations."""
-    keys = ["env.dataset.id", *[argument.split("=", 1)[0].lstrip("+~") for argument in extra]]
+    """Existing runs that this command would reuse or resume although they were made with other learning settings
+    (another dataset, a key set after `--`, or a preset whose defaults have changed since): reusing them would
+    silently mix configurations. Keys a run's config lacks (added to the suite later) are not compared."""
     found = []
     for algorithm in benchmark.algorithms:
-        requested = compose_config("config", [*run_overrides(benchmark, algorithm), *extra])
+        requested = learning_settings(compose_config("config", [*run_overrides(benchmark, algorithm), *extra]))
         for seed in benchmark.seeds:
-            saved = OmegaConf.create(run_config(benchmark.run_directory(algorithm, seed)))
-            found += [f"{benchmark.run_directory(algorithm, seed)} was made with {key}="
-                      f"{OmegaConf.select(saved, key)}, not {OmegaConf.select(requested, key)}"
-                      for key in keys if len(saved) and OmegaConf.select(saved, key) != OmegaConf.select(requested, key)]
+            run_dir = benchmark.run_directory(algorithm, seed)
+            saved = learning_settings(run_config(run_dir))
+            found += [f"{run_dir} was made with {key}={value}, not {requested[key]}"
+                      for key, value in saved.items() if key in requested and value != requested[key]]
     return found
 
 

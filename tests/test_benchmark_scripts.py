@@ -224,6 +224,8 @@ def test_benchmark_refuses_a_run_that_left_metrics_but_no_checkpoint_before_laun
     ({"env": {"dataset": {"id": "ilbench/hopper/expert-v1"}}, "imitation": {"absorbing_bootstrap": "exact"}},
      ["--", "imitation.absorbing_bootstrap=reference"],
      "was made with imitation.absorbing_bootstrap=exact, not reference"),
+    ({"env": {"dataset": {"id": "ilbench/hopper/expert-v1"}}, "evaluation": {"stochastic": True}}, [],
+     "was made with evaluation.stochastic=True, not False"),  # a default that has changed since
 ])
 def test_benchmark_refuses_to_reuse_a_run_made_with_another_dataset_or_setting(tmp_path, saved, extra, message):
     finished = hopper_benchmark(tmp_path, ["GAIL"], [1]).run_directory("GAIL", 1)
