@@ -4,12 +4,14 @@ which turns the objective into least-squares regression onto fixed rewards with 
 Constants from the regulariser coefficient c and gamma: r_max = 1/c, r_min = -1/c, Q_max = r_max / (1 - gamma),
 Q_min = -Q_max. Targets y = (1 - d) gamma clip(V_bar(s'), Q_min, Q_max).
 
-`sqil_like` form (the paper's experiments, the default):
+`sqil_like` form (the paper's experiments; the LSIQ_H and LSIQ_HC presets):
     expert term   fix: mean_E[(Q(s,a) - Q_max)^2]          bootstrap: mean_E[(Q(s,a) - (r_max + y))^2]
     policy term   value: mean_all[(V(s) - (r_min + y))^2]  value_plcy: the same over agent rows
                   q_old_policy: mean_P[(Q(s,a) - (r_min + y))^2]
 `iq_like` form: expert term (-mean_E[r] for bootstrap, the fix regression otherwise) + IQ-Learn's value term
     + c mean_X[(1 - b) r^2 + b (1 - gamma) r^2] with r = Q(s,a) - y and b = d when absorbing states are treated.
+    The LSIQ preset's default, the bridging loss, is this form with bootstrap, v0 and X = all rows: IQ-Learn's
+    loss on LS-IQ's bounded targets (it learned hopper where the sqil_like form did not; docs/RESULTS.md).
 
 With treat_absorbing_states, terminal rows (d = 1) regress onto r/(1 - gamma): the terminal state pays its
 reward forever. Squares become Huber losses with algorithm.loss=huber.

@@ -43,6 +43,15 @@ PAPER_FORM = ("algorithm.form=sqil_like", "algorithm.expert_term=fix", "algorith
               "algorithm.regulariser_rows=agent")
 
 
+def test_lsiq_preset_is_the_bridging_loss_and_its_entropy_variants_keep_the_papers_form():
+    def loss_form(algorithm: str) -> tuple[str, ...]:
+        options = make_config(f"algorithm={algorithm}").algorithm
+        return tuple(f"algorithm.{key}={options[key]}" for key in ("form", "expert_term", "policy_term",
+                                                                    "regulariser_rows"))
+    assert loss_form("LSIQ") == BRIDGING_LOSS
+    assert loss_form("LSIQ_H") == loss_form("LSIQ_HC") == PAPER_FORM
+
+
 def test_lsiq_constants_from_the_config():
     method, _ = build("LSIQ")
     assert (method.r_max, method.r_min, method.q_max, method.q_min) == pytest.approx((2, -2, 200, -200))
@@ -184,8 +193,7 @@ def test_offline_mode_never_steps_the_training_env(tmp_path, monkeypatch):
 @pytest.mark.parametrize("algorithm, extra", [
     ("IQLearn", ()), ("LSIQ", ()), ("LSIQ_H", ()), ("LSIQ_HC", ()),
     ("IQLearn", ("imitation.state_only=true",)), ("LSIQ", ("imitation.state_only=true",)),
-    ("LSIQ", ("algorithm.form=iq_like", "algorithm.expert_term=bootstrap", "algorithm.loss=huber",
-              "algorithm.treat_absorbing_states=true")),
+    ("LSIQ", (*PAPER_FORM, "algorithm.loss=huber", "algorithm.treat_absorbing_states=true")),
     ("IQLearn", ("imitation.offline=true", "algorithm.value_loss=v0", "algorithm.divergence=js")),
 ])
 def test_smoke_runs_on_the_small_task(tmp_path, algorithm, extra):
