@@ -25,6 +25,7 @@ committed, and a table completed over several machines, while checkpoints stay l
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -114,6 +115,10 @@ LEARNING_SECTIONS = ("tuned_for", "precision", "training", "reinforcement", "mod
                      "bc_pretraining", "algorithm", "env", "evaluation")
 
 
+DATASET_SETTINGS = ("env.dataset.", "env.reference_returns.")  # follow the dataset, named in their own column
+READOUT_ONLY_SETTINGS = {"evaluation.stochastic", "training.compile"}  # change neither the learning nor the score
+
+
 def learning_settings(config: DictConfig | dict) -> dict[str, object]:
     """The config's learning settings as dotted keys (lists count as one value)."""
     tree = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
@@ -127,7 +132,7 @@ def learning_settings(config: DictConfig | dict) -> dict[str, object]:
             settings[key] = node
 
     flatten({section: tree[section] for section in LEARNING_SECTIONS if section in tree}, "")
-    return settings
+    return {key: value for key, value in settings.items() if key not in READOUT_ONLY_SETTINGS}
 
 
 def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
@@ -246,13 +251,34 @@ def run_config(run_dir: Path) -> dict:
     return yaml.safe_load(path.read_text()) if path.exists() else {}
 
 
+@functools.lru_cache
+def preset_settings(algorithm: str, tuned_for: str | None, env: str, trajectories: int) -> dict[str, object]:
+    """The learning settings of a method's preset as the suite composes it today."""
+    tuned = [f"optimised_hyperparameters={preset_name(tuned_for, trajectories)}"] if tuned_for else []
+    return learning_settings(compose_config("config", [f"algorithm={algorithm}", *tuned, f"env={env}",
+                                                       f"imitation.trajectories={trajectories}"]))
+
+
+def changed_settings(config: dict) -> list[str]:
+    """The learning settings in which a run differs from its preset today (keys set on its command line, or
+    defaults changed since), leaving out the dataset's, which the dataset column names."""
+    if "algorithm" not in config:
+        return []
+    preset = preset_settings(config["algorithm"]["name"], config.get("tuned_for"), config["env"]["name"],
+                             config["imitation"]["trajectories"])
+    return [f"`{key}={value}`" for key, value in learning_settings(config).items()
+            if key in preset and value != preset[key] and not key.startswith(DATASET_SETTINGS)]
+
+
 def preset_used(config: dict) -> str:
-    """The optimised_hyperparameters preset a run was made with, named by its `tuned_for` key and trajectory
-    count, or `default`."""
+    """The optimised_hyperparameters preset a run was made with (named by its `tuned_for` key and trajectory
+    count, or `default`), and the settings in which the run differs from that preset today."""
     if not config:
         return "unknown (no config.yaml)"
     tuned_for = config.get("tuned_for")
-    return preset_name(tuned_for, config["imitation"]["trajectories"]) if tuned_for else "default"
+    name = preset_name(tuned_for, config["imitation"]["trajectories"]) if tuned_for else "default"
+    changed = changed_settings(config)
+    return f"{name} with {' '.join(changed)}" if changed else name
 
 
 def dataset_used(config: dict) -> str:
@@ -417,9 +443,12 @@ def explanation(benchmark: Benchmark, steps: int) -> str:
         f"(IQM; with fewer than 4 seeds it is the mean) and its 95% stratified-bootstrap confidence interval of "
         f"the final score (the mean of each run's last {FINAL_EVALUATIONS} evaluations) and of the mean score "
         f"over all of each run's evaluations, computed with rliable's IQM (training/aggregate.py); the preset "
-        f"and dataset columns are read from the runs' config.yaml. The second gives the score and the Pearson "
-        f"correlation of the learned reward with the true reward on the agent's evaluation episodes, per "
-        f"transition (reward corr.) and per episode return (return corr.), at given steps, mean ± std over seeds.")
+        f"and dataset columns are read from the runs' config.yaml, the preset column with every learning setting "
+        f"in which the runs differ from that preset as it is now (set on their command line, or a default changed "
+        f"since; a key a run's config lacks, added to the suite later, is not compared). The second gives the "
+        f"score and the Pearson correlation of the learned reward with the true reward on the agent's evaluation "
+        f"episodes, per transition (reward corr.) and per episode return (return corr.), at given steps, mean ± "
+        f"std over seeds.")
 
 
 class ArgumentParser(argparse.ArgumentParser):
