@@ -113,8 +113,6 @@ def run_overrides(benchmark: Benchmark, algorithm: str) -> list[str]:
 # What decides how a run learns and is scored; a run resumed or reused under other values would mix two configurations.
 LEARNING_SECTIONS = ("tuned_for", "precision", "training", "reinforcement", "model", "memory", "imitation",
                      "bc_pretraining", "algorithm", "env", "evaluation")
-
-
 DATASET_SETTINGS = ("env.dataset.", "env.reference_returns.")  # follow the dataset, named in their own column
 READOUT_ONLY_SETTINGS = {"evaluation.stochastic", "training.compile"}  # change neither the learning nor the score
 
