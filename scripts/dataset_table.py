@@ -27,8 +27,15 @@ def rows(root: Path) -> list[str]:
             f"{metadata['total_episodes']} | "
             f"{metadata['total_steps']} | {made.get('expert_return_mean', float('nan')):.1f} ± "
             f"{made.get('expert_return_std', float('nan')):.1f} | {made.get('random_return_mean', float('nan')):.1f} | "
-            f"{made.get('expert_training_steps', '?')} steps | `{made.get('command', '?')}` |")
+            f"{trained_for(made)} | `{made.get('command', '?')}` |")
     return lines
+
+
+def trained_for(made: dict) -> str:
+    """The expert's training steps, or `unknown` where the recording command could not read them (a policy file
+    recorded away from its training run)."""
+    steps = made.get("expert_training_steps")
+    return f"{steps} steps" if steps is not None else "unknown"
 
 
 def main() -> None:

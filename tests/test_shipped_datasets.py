@@ -17,6 +17,9 @@ from conftest import REPO_ROOT, make_config
 from data.sources import read_minari
 from training.evaluation import reference_returns
 
+# Each MuJoCo task's default (sampled actions) and the mean-action recording of the same policy.
+DEFAULT_AND_MEAN_ACTION = {"hopper": ("v1", "v0"), "halfcheetah": ("v1", "v0"), "walker2d": ("v1", "v0"),
+                           "ant": ("v3", "v2")}
 SHIPPED = sorted(path.parent.parent for path in (REPO_ROOT / "experts").glob("**/data/metadata.json"))
 
 
@@ -40,23 +43,24 @@ def test_shipped_dataset_is_consistent(folder):
     assert (folder / "policy.pt").exists()
 
 
-@pytest.mark.parametrize("task", ["hopper", "halfcheetah", "walker2d", "ant"])
-def test_each_task_defaults_to_its_sampled_action_dataset_recorded_from_the_v0_policy(task):
+@pytest.mark.parametrize("task", list(DEFAULT_AND_MEAN_ACTION))
+def test_each_task_defaults_to_its_sampled_action_dataset_recorded_from_the_mean_action_policy(task):
+    versions = DEFAULT_AND_MEAN_ACTION[task]
     cfg = make_config(f"env={task}")
-    assert cfg.env.dataset.id == f"ilbench/{task}/expert-v1"
-    sampled, mean = (read_minari(f"ilbench/{task}/expert-{version}", download=False) for version in ("v1", "v0"))
+    assert cfg.env.dataset.id == f"ilbench/{task}/expert-{versions[0]}"
+    sampled, mean = (read_minari(f"ilbench/{task}/expert-{version}", download=False) for version in versions)
     recorded, v0 = sampled.metadata["generation"], mean.metadata["generation"]
     assert len(sampled.episodes) == 25
     assert recorded["actions"] == "sampled" and v0["actions"] == "deterministic"
-    assert recorded["policy_file"] == f"experts/ilbench/{task}/expert-v0/policy.pt"
+    assert recorded["policy_file"] == f"experts/ilbench/{task}/expert-{versions[1]}/policy.pt"
     assert "expert.actions=sampled" in recorded["command"] and recorded["seed"] == v0["seed"]
     assert recorded["random_return_mean"] == pytest.approx(v0["random_return_mean"])  # the same random reference
     assert recorded["expert_training_steps"] == v0["expert_training_steps"]
-    policies = [torch.load(REPO_ROOT / f"experts/ilbench/{task}/expert-{v}/policy.pt") for v in ("v1", "v0")]
+    policies = [torch.load(REPO_ROOT / f"experts/ilbench/{task}/expert-{v}/policy.pt") for v in versions]
     assert all(torch.equal(policies[0][key], policies[1][key]) for key in policies[1])
     # the normalisation reference follows the chosen dataset
     assert reference_returns(cfg.env, None)[1] == pytest.approx(recorded["expert_return_mean"])
-    deterministic = make_config(f"env={task}", f"env.dataset.id=ilbench/{task}/expert-v0")
+    deterministic = make_config(f"env={task}", f"env.dataset.id=ilbench/{task}/expert-{versions[1]}")
     assert reference_returns(deterministic.env, None)[1] == pytest.approx(v0["expert_return_mean"])
 
 
