@@ -103,11 +103,15 @@ def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:
             and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps)]
 
 
+def preset_overrides(algorithm: str, preset: str | None, env: str, trajectories: int) -> list[str]:
+    """The train.py overrides that compose `algorithm` with its tuned `preset` (if any) on `env`."""
+    return [f"algorithm={algorithm}", *([f"optimised_hyperparameters={preset}"] if preset else []), f"env={env}",
+            f"imitation.trajectories={trajectories}"]
+
+
 def run_overrides(benchmark: Benchmark, algorithm: str) -> list[str]:
     """The train.py overrides (besides the seed) that make a run of `algorithm` part of this benchmark."""
-    preset = benchmark.preset(algorithm)
-    return [f"algorithm={algorithm}", *([f"optimised_hyperparameters={preset}"] if preset else []),
-            f"env={benchmark.env}", f"imitation.trajectories={benchmark.trajectories}"]
+    return preset_overrides(algorithm, benchmark.preset(algorithm), benchmark.env, benchmark.trajectories)
 
 
 # What decides how a run learns and is scored; a run resumed or reused under other values would mix two configurations.
@@ -252,9 +256,8 @@ def run_config(run_dir: Path) -> dict:
 @functools.lru_cache
 def preset_settings(algorithm: str, tuned_for: str | None, env: str, trajectories: int) -> dict[str, object]:
     """The learning settings of a method's preset as the suite composes it today."""
-    tuned = [f"optimised_hyperparameters={preset_name(tuned_for, trajectories)}"] if tuned_for else []
-    return learning_settings(compose_config("config", [f"algorithm={algorithm}", *tuned, f"env={env}",
-                                                       f"imitation.trajectories={trajectories}"]))
+    preset = preset_name(tuned_for, trajectories) if tuned_for else None
+    return learning_settings(compose_config("config", preset_overrides(algorithm, preset, env, trajectories)))
 
 
 def changed_settings(config: dict) -> list[str]:
