@@ -4,13 +4,13 @@
         --seeds 1 2 3 --steps 300000 --report-at 100000 300000 --output results/lsiq_iqlearn_hopper.md
 
 Each (method, seed) is one `train.py` run in <work-dir>/<ALG>_<ENV>_<N>traj/seed_<S> (<ALG>_<ENV>_<N>traj_tuned
-with a tuned preset); a run that was cut off is resumed from its checkpoint and a finished one is reused, so the
-command can simply be repeated until the table is complete. Runs go one after another unless --parallel says
-otherwise; with --group, each method's unfinished seeds train in one process (train.py seeds=[...], run directory
-<work-dir>/<ALG>_<ENV>_<N>traj, so the seed folders are the same). Extra `key=value` arguments after `--` go to
-every run. --protocol published applies each method's tuned preset for the trajectory count
-(conf/optimised_hyperparameters/<ALG>_<N>_trajectories.yaml) where one exists, as the Pragmatic Look suite's
-published results did; --protocol default (the default) uses none.
+with a tuned preset); a run that was cut off is resumed from its checkpoint, a finished one is reused and one that
+another process is training is left to it, so the command can simply be repeated until the table is complete. Runs
+go one after another unless --parallel says otherwise; with --group, each method's unfinished seeds train in one
+process (train.py seeds=[...], run directory <work-dir>/<ALG>_<ENV>_<N>traj, so the seed folders are the same).
+Extra `key=value` arguments after `--` go to every run. --protocol published applies each method's tuned preset
+for the trajectory count (conf/optimised_hyperparameters/<ALG>_<N>_trajectories.yaml) where one exists, as the
+Pragmatic Look suite's published results did; --protocol default (the default) uses none.
 
 The headline table reports, per method and over its finished runs, the interquartile mean (IQM) with a 95%
 stratified-bootstrap confidence interval (training/aggregate.py, after rliable) of the final score (the mean
@@ -49,6 +49,7 @@ from algorithms import algorithm_class
 from errors import UserError, exit_on_user_error
 from training.aggregate import Estimate, iqm_with_interval
 from training.command_line import compose_config
+from training.run_directory import in_use
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,7 +156,7 @@ def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
 def launch(benchmark: Benchmark, algorithm: str, seed: int, steps: int, extra: list[str], threads: int) -> int:
     """Run (or resume, or skip if finished) one training run; returns its exit status."""
     run_dir = benchmark.run_directory(algorithm, seed)
-    if is_finished(run_dir, steps):
+    if is_finished(run_dir, steps) or left_to_another_process([run_dir]):
         return 0
     if (run_dir / "checkpoint.pt").exists():
         arguments = [f"resume={run_dir}", f"steps={steps}"]
@@ -204,7 +205,7 @@ def resumable_group(benchmark: Benchmark, algorithm: str, pending: list[int]) ->
 def launch_group(benchmark: Benchmark, algorithm: str, steps: int, extra: list[str], threads: int) -> int:
     """Run (or resume, or skip if all finished) a method's unfinished seeds as one train.py process."""
     pending, group_dir = pending_seeds(benchmark, algorithm, steps), group_directory(benchmark, algorithm)
-    if not pending:
+    if not pending or left_to_another_process([benchmark.run_directory(algorithm, seed) for seed in pending]):
         return 0
     if resumable_group(benchmark, algorithm, pending):
         arguments = [f"resume={group_dir}", f"steps={steps}"]
@@ -212,6 +213,15 @@ def launch_group(benchmark: Benchmark, algorithm: str, steps: int, extra: list[s
         arguments = [*run_overrides(benchmark, algorithm), f"seeds=[{','.join(map(str, pending))}]", f"steps={steps}",
                      f"hydra.run.dir={group_dir}", *extra]
     return train_process(arguments, group_dir / "group.log", threads)
+
+
+def left_to_another_process(run_dirs: list[Path]) -> bool:
+    """Whether another process is training one of `run_dirs` (this command started twice, say); if so, says that
+    they are left to it: the table reads them as they are, and a later call of the command finishes them."""
+    busy = [run_dir for run_dir in run_dirs if in_use(run_dir)]
+    for run_dir in busy:
+        print(f"{run_dir} is being trained by another process; left to it")
+    return bool(busy)
 
 
 def train_process(arguments: list[str], log_path: Path, threads: int) -> int:

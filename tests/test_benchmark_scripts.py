@@ -28,6 +28,7 @@ from scripts.benchmark_algorithms import (
     versions_sentence,
 )
 from training.command_line import compose_config
+from training.run_directory import hold_run_directory
 
 
 def hopper_benchmark(work_dir, algorithms, seeds, protocol="default") -> Benchmark:
@@ -317,7 +318,7 @@ def test_print_plot_sweep_results_refuses_a_directory_without_jobs(tmp_path):
 @pytest.mark.parametrize("name, tracked", [("metrics.csv", True), ("result.json", True), ("config.yaml", True),
                                            ("checkpoint.pt", False), ("agent.pt", False), ("returns.png", False),
                                            ("tensorboard/events.out", False),
-                                           (".hydra/config.yaml", False)])
+                                           (".hydra/config.yaml", False), (".train.lock", False)])
 def test_benchmark_runs_folder_tracks_only_metrics_results_and_configs(name, tracked):
     path = hopper_benchmark(DEFAULT_WORK_DIR, ["GAIL"], [1], "published").run_directory("GAIL", 1) / name
     ignored = subprocess.run(["git", "check-ignore", "--no-index", "--quiet", str(path)], cwd=DEFAULT_WORK_DIR)
@@ -365,6 +366,24 @@ def test_group_resumes_the_group_that_holds_the_unfinished_seeds(tmp_path, monke
     (benchmark.run_directory("GAIL", 2) / "checkpoint.pt").unlink()  # seed 2 never saved one: a fresh group
     launch_group(benchmark, "GAIL", 500, [], threads=1)
     assert "seeds=[1,2]" in launched[1] and f"hydra.run.dir={group}" in launched[1]
+
+
+def test_runs_another_process_is_training_are_left_to_it(tmp_path, monkeypatch, capsys):
+    benchmark = hopper_benchmark(tmp_path, ["GAIL"], [1, 2])
+    for seed in (1, 2):
+        benchmark.run_directory("GAIL", seed).mkdir(parents=True)
+    held = hold_run_directory(benchmark.run_directory("GAIL", 1))
+    launched = []
+    monkeypatch.setattr(subprocess, "call", lambda command, **options: launched.append(command) or 0)
+    assert launch(benchmark, "GAIL", 1, 500, [], threads=1) == 0
+    assert launch_group(benchmark, "GAIL", 500, [], threads=1) == 0
+    assert launched == []
+    assert capsys.readouterr().out == f"{benchmark.run_directory('GAIL', 1)} is being trained by another process; " \
+                                      f"left to it\n" * 2
+    launch(benchmark, "GAIL", 2, 500, [], threads=1)
+    held.close()
+    launch(benchmark, "GAIL", 1, 500, [], threads=1)
+    assert ["seed=2" in command for command in launched] == [True, False]
 
 
 def test_group_refuses_seeds_started_outside_it(tmp_path):

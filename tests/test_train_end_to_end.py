@@ -26,6 +26,7 @@ from training.loop import train
 from training.provenance import code_version
 from training.reward_correlation import reward_correlations
 from training.run import Progress
+from training.run_directory import hold_run_directory, in_use
 
 
 def run_command(*arguments: str, script: str = "train.py", timeout: float = 240) -> subprocess.CompletedProcess:
@@ -119,8 +120,10 @@ def test_a_run_killed_with_sigkill_and_resumed_writes_what_an_uninterrupted_run_
     while not (killed / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)
+    assert in_use(killed)  # the training process holds its run directory
     process.send_signal(signal.SIGKILL)
     process.wait()
+    assert not in_use(killed)  # and the kill released it
     killed_at = torch.load(killed / "checkpoint.pt", weights_only=False)["progress"].step
     assert 0 < killed_at < 3000
     result = run_command(f"resume={killed}", "logging.progress_bar=false")
@@ -140,6 +143,18 @@ def test_a_fresh_run_refuses_a_directory_that_holds_another_runs_metrics(tmp_pat
         train(make_config("algorithm=SAC", *TINY), tmp_path)
     assert (tmp_path / "metrics.csv").read_text() == "step,eval_score\n100,0.5\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["metrics.csv"]
+
+
+def test_a_run_directory_another_process_is_training_is_refused_and_left_as_it_was(tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"the other process's checkpoint")
+    held = hold_run_directory(tmp_path)  # another open file, which holds the lock as another process would
+    with pytest.raises(UserError, match=f"^run directory {tmp_path} is in use by another training process "
+                                        f"\\(pid {os.getpid()}\\); let that process finish"):
+        train(make_config("algorithm=SAC", *TINY, f"resume={tmp_path}"), tmp_path)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == b"the other process's checkpoint"
+    assert in_use(tmp_path)
+    held.close()
+    assert not in_use(tmp_path)
 
 
 def test_a_resumed_metrics_log_keeps_pretraining_rows_and_drops_rows_after_the_checkpoint(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
+from typing import TextIO
 
 import gymnasium as gym
 import numpy as np
@@ -25,6 +26,7 @@ from training.evaluation import reference_returns
 from training.logger import METRICS_NAME, MetricsLog
 from training.provenance import record_provenance
 from training.run import Progress, Run
+from training.run_directory import hold_run_directory
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,17 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     if not cfg.resume and (run_dir / METRICS_NAME).exists():  # a fresh run would overwrite them
         raise UserError(f"run directory {run_dir} already holds a run's {METRICS_NAME}; continue that run with "
                         f"resume={run_dir} (if it saved a checkpoint), or choose an empty directory")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = hold_run_directory(run_dir)  # before anything reads or rewrites the run's files
+    try:
+        return assemble_run(cfg, run_dir, lock)
+    except BaseException:
+        lock.close()
+        raise
+
+
+def assemble_run(cfg: DictConfig, run_dir: Path, lock: TextIO) -> Run:
+    """The run's parts, and its state restored from its checkpoint when resuming, in a directory it holds."""
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     absorbing = cfg.imitation.absorbing
@@ -45,7 +58,6 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     expert = method.expert
     references = reference_returns(cfg.env, expert.metadata if expert else None) if cfg.evaluation.normalise \
         else (0.0, 1.0)  # identity normalisation: scores are raw returns
-    run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = load_checkpoint(run_dir) if cfg.resume else None
     if cfg.resume and checkpoint is None:
         where = "" if Path(cfg.resume).resolve() == run_dir.resolve() else f" ({run_dir.name} of that group)"
@@ -62,7 +74,7 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
     logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"
                 + (f" (resumed at step {progress.step})" if checkpoint else ""))
     episode = checkpoint.get("episode_in_progress") if checkpoint else None
-    return Run(cfg, run_dir, method, sac, env, eval_envs, memory, references, log, progress, episode)
+    return Run(cfg, run_dir, method, sac, env, eval_envs, memory, references, log, progress, lock, episode)
 
 
 def build_learner(cfg: DictConfig, env: gym.Env, device: torch.device

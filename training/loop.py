@@ -39,9 +39,10 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         if group.runs[0].method.interacts_with_env:
             run_steps(group)
         group.for_each(final_evaluation)
+        scores = group.for_each(save_results)
     finally:
-        group.close()
-    return group.score(group.for_each(save_results))
+        group.close()  # last: it releases the run directories
+    return group.score(scores)
 
 
 def prepare(run: Run) -> None:

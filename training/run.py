@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import gymnasium as gym
 from omegaconf import DictConfig
@@ -39,6 +40,7 @@ class Run:
     references: tuple[float, float]  # (random, expert) returns
     log: MetricsLog
     progress: Progress
+    lock: TextIO  # holds the run directory for this process (training/run_directory.py)
     episode_in_progress: dict | None = None  # the training episode a checkpoint was taken in (see Collector)
     random_state: dict = field(default_factory=dict)  # the run's random generators while another seed works
     in_group: bool = False  # one of several seeds trained in one process (training/seed_group.py)

@@ -112,6 +112,8 @@ class SeedGroup:
     def close(self) -> None:
         for run in self.running():
             run.log.close()
+        for run in self.runs:
+            run.lock.close()
         for handler in self._log_handlers:
             logging.getLogger().removeHandler(handler)
             handler.close()
