@@ -377,7 +377,7 @@ def plot_benchmark(benchmark: Benchmark, steps: int, path: Path, command: str) -
     values = np.array([finals[a].value for a in order])
     errors = np.array([[finals[a].value - finals[a].low, finals[a].high - finals[a].value] for a in order]).T
     bars.barh(range(len(order)), values, xerr=errors, color=[colours[a] for a in order], capsize=3)
-    bars.set_yticks(range(len(order)), [f"{a} ({len(finished[a])} seeds)" for a in order])
+    bars.set_yticks(range(len(order)), [f"{a} ({len(finished[a])} seed{'s' * (len(finished[a]) > 1)})" for a in order])
     bars.axvline(1.0, color="black", linestyle=":", linewidth=1)
     bars.set_xlabel(f"final score (mean of the last {FINAL_EVALUATIONS} evaluations), IQM and 95% CI")
     for algorithm in reversed(order):
