@@ -99,9 +99,10 @@ def is_finished(run_dir: Path, steps: int) -> bool:
 
 def unresumable_runs(run_dirs: list[Path], steps: int) -> list[Path]:
     """Runs that left metrics but neither a checkpoint to resume nor a finished result: they cannot be continued,
-    and starting them again would overwrite their metrics."""
+    and starting them again would overwrite their metrics. A run another process is training (it may not have
+    saved its first checkpoint yet) is not one of them."""
     return [run_dir for run_dir in run_dirs if (run_dir / "metrics.csv").exists()
-            and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps)]
+            and not (run_dir / "checkpoint.pt").exists() and not is_finished(run_dir, steps) and not in_use(run_dir)]
 
 
 def preset_overrides(algorithm: str, preset: str | None, env: str, trajectories: int) -> list[str]:

@@ -381,7 +381,11 @@ def test_runs_another_process_is_training_are_left_to_it(tmp_path, monkeypatch, 
     assert capsys.readouterr().out == f"{benchmark.run_directory('GAIL', 1)} is being trained by another process; " \
                                       f"left to it\n" * 2
     launch(benchmark, "GAIL", 2, 500, [], threads=1)
+    (benchmark.run_directory("GAIL", 1) / "metrics.csv").write_text("step\n100\n")  # before its first checkpoint
+    assert unresumable_runs([benchmark.run_directory("GAIL", 1)], 500) == []
     held.close()
+    assert unresumable_runs([benchmark.run_directory("GAIL", 1)], 500) == [benchmark.run_directory("GAIL", 1)]
+    (benchmark.run_directory("GAIL", 1) / "metrics.csv").unlink()
     launch(benchmark, "GAIL", 1, 500, [], threads=1)
     assert ["seed=2" in command for command in launched] == [True, False]
 
