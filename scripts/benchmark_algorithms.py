@@ -417,6 +417,15 @@ def table(benchmark: Benchmark, report_at: list[int]) -> str:
     return "\n".join(lines)
 
 
+def progress(metrics: pd.DataFrame) -> str:
+    """How far a run got: its last environment step, or, while it still pre-trains (its rows then sit at negative
+    steps, counting up to 0), its last pre-training iteration."""
+    last_step = int(metrics["step"].max())
+    if last_step < 0 and "pretraining_iteration" in metrics:
+        return f"0 (pre-training iteration {int(metrics['pretraining_iteration'].max()):,})"
+    return f"{last_step:,}"
+
+
 def runs_table(benchmark: Benchmark, report_at: list[int], steps: int) -> str:
     """One row per run that exists: how far it got, its score at the report steps, its last evaluation, and the
     mean score over its evaluations from half the planned steps on (steadier than any single evaluation)."""
@@ -431,7 +440,7 @@ def runs_table(benchmark: Benchmark, report_at: list[int], steps: int) -> str:
                 continue
             metrics = pd.read_csv(run_dir / "metrics.csv")
             evaluations = evaluation_rows(metrics)
-            steps_run = f"{int(metrics['step'].max()):,}" + ("" if (run_dir / "result.json").exists() else " (unfinished)")
+            steps_run = progress(metrics) + ("" if (run_dir / "result.json").exists() else " (unfinished)")
             scores = [score_at(metrics, "eval_score", step) for step in report_at]
             last = (f"{evaluations['eval_score'].iloc[-1]:.2f} at {int(evaluations['step'].iloc[-1]):,}"
                     if not evaluations.empty else "–")

@@ -74,11 +74,16 @@ def test_runs_table_says_how_far_each_run_got(tmp_path):
     starting = benchmark.run_directory("GAIL", 3)  # no evaluation yet, so no eval_score column
     starting.mkdir(parents=True)
     pd.DataFrame({"step": [50], "critic_loss": [1.0]}).to_csv(starting / "metrics.csv", index=False)
+    pretraining = benchmark.run_directory("SQIL", 1)  # pre-training rows count up to step 0
+    pretraining.mkdir(parents=True)
+    pd.DataFrame({"step": [-300, -200], "pretraining_iteration": [100, 200]}).to_csv(
+        pretraining / "metrics.csv", index=False)
     text = runs_table(benchmark, [100, 400], steps=400)
     assert "| GAIL | 1 | 400 | 0.20 | 0.90 | 0.90 at 400 | 0.70 (3) |" in text
     assert "| GAIL | 2 | 130 (unfinished) | 0.10 | – | 0.10 at 100 | – |" in text
     assert "| GAIL | 3 | 50 (unfinished) | – | – | – | – |" in text
-    assert "SQIL" not in text and len(text.splitlines()) == 5
+    assert "| SQIL | 1 | 0 (pre-training iteration 200) (unfinished) | – | – | – | – |" in text
+    assert len(text.splitlines()) == 6
     assert "| GAIL | 0.15 ± 0.05 (n=2) |" in table(hopper_benchmark(tmp_path, ["GAIL"], [1, 2, 3]), [100])
 
 
