@@ -3,10 +3,11 @@
     python scripts/inspect_reward.py RUN_DIR [--rows 4096] [--recent 10000] [--seed 0] [--output FILE]
 
 Loads the run's last checkpoint (read only: nothing in RUN_DIR changes) and evaluates the method's reward
-(`learned_reward`, the one the reward correlation uses) on up to --rows expert transitions, on as many
-drawn uniformly from the replay memory (the data of every policy so far) and on the last --recent stored
-transitions (the current policy's); with absorbing states also on the agent's latest steps into the absorbing
-state and on its self-loop rows, which price ending an episode. Prints a markdown table of quantiles per group
+(`learned_reward`, the one the reward correlation uses) on up to --rows expert transitions, on the same
+transitions with uniformly random actions (does the reward tell actions apart?), on as many drawn uniformly
+from the replay memory (the data of every policy so far) and on the last --recent stored transitions (the
+current policy's); with absorbing states also on the agent's latest steps into the absorbing state and on its
+self-loop rows, which price ending an episode. Prints a markdown table of quantiles per group
 and the probability that an expert transition outranks an agent one (the area under the ROC curve: 0.5 means
 no preference; a reward that pays the agent for being itself gives less). Works for every method with a reward
 model of single transitions (GAIL, AIRL, FAIRL, DRIL, RED, IQLearn, LSIQ; not GMMIL, whose MMD witness is relative
@@ -67,15 +68,25 @@ def absorbing_groups(memory: ReplayMemory, rows: int,
     return {name: stored.map(lambda column, index=index: column[index]) for name, index in latest.items()}
 
 
+def with_random_actions(batch: Transitions, absorbing_flag: Callable[[torch.Tensor], torch.Tensor]) -> Transitions:
+    """`batch` with each action drawn uniformly from [-1, 1]^|A|, except at absorbing states, whose action is the
+    fixed zero action. A reward that scores these rows like the originals does not tell actions apart."""
+    random = torch.rand_like(batch.action) * 2 - 1
+    return batch.replace(action=torch.where(absorbing_flag(batch.obs).bool()[:, None], batch.action, random))
+
+
 def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: int) -> dict[str, torch.Tensor]:
-    """The learned reward on expert rows, uniformly replayed agent rows, the most recent agent rows and, with
-    absorbing states, the agent's terminations."""
+    """The learned reward on expert rows, the same rows with random actions, uniformly replayed agent rows, the
+    most recent agent rows and, with absorbing states, the agent's terminations."""
     expert = method.expert.all()
-    expert_rows = torch.randperm(len(expert))[:rows]
+    chosen = torch.randperm(len(expert))[:rows]
+    expert_rows = expert.map(lambda column: column[chosen])
     recent = min(recent, len(memory))
     latest_rows = (memory.position - 1 - torch.randperm(recent)[:rows]) % memory.capacity
-    groups = {"expert": expert.map(lambda column: column[expert_rows]),
-              "agent, replayed": memory.sample(min(rows, len(memory))),
+    replayed = memory.sample(min(rows, len(memory)))  # drawn before the random actions: same rows as without them
+    groups = {"expert": expert_rows,
+              "expert states, random actions": with_random_actions(expert_rows, method.sac.absorbing_flag),
+              "agent, replayed": replayed,
               f"agent, last {recent} steps": memory.layout.split(memory.rows[latest_rows]),
               **absorbing_groups(memory, rows, method.sac.absorbing_flag)}
     with torch.no_grad():

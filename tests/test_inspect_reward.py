@@ -12,7 +12,8 @@ import torch
 
 from conftest import REPO_ROOT, TINY, make_config
 from data.memory import ReplayMemory
-from scripts.inspect_reward import absorbing_groups, expert_outranks
+from data.transitions import Transitions
+from scripts.inspect_reward import absorbing_groups, expert_outranks, with_random_actions
 from training.loop import train
 
 
@@ -46,10 +47,10 @@ def test_reports_every_group_and_leaves_the_run_untouched(gail_run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "GAIL on inverted_pendulum, seed 1: learned reward at the checkpoint of step 300" in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
-    assert [row.split(" | ")[0] for row in rows] == ["| rows", "| expert", "| agent, replayed",
-                                                     "| agent, last 100 steps", "| agent, step into absorbing",
-                                                     "| agent, absorbing self-loop"]
-    assert [row.split(" | ")[1] for row in rows[1:4]] == ["64", "64", "64"]
+    assert [row.split(" | ")[0] for row in rows] == ["| rows", "| expert", "| expert states, random actions",
+                                                     "| agent, replayed", "| agent, last 100 steps",
+                                                     "| agent, step into absorbing", "| agent, absorbing self-loop"]
+    assert [row.split(" | ")[1] for row in rows[1:5]] == ["64", "64", "64", "64"]
     assert all(0.0 <= float(row.split(" | ")[-1].rstrip(" |")) <= 1.0 for row in rows[2:])
     assert (tmp_path / "table.md").read_text() in result.stdout
     assert digests(gail_run) == before
@@ -70,6 +71,19 @@ def test_absorbing_groups_take_the_latest_terminations():
     assert groups["agent, absorbing self-loop"].step.tolist() == [5.0]
     assert absorbing_groups(ReplayMemory(4, 2, 1, torch.device("cpu")), 1, indicator) == {}
     assert absorbing_groups(memory, 1, lambda obs: torch.zeros_like(obs[:, 0])) == {}  # absorbing states off
+
+
+def test_random_actions_replace_every_action_but_the_absorbing_states_zero_action():
+    obs = torch.tensor([[0.3, 0.0], [0.1, 0.0], [0.0, 1.0]])  # last column: the absorbing indicator
+    action = torch.tensor([[5.0, 5.0], [5.0, 5.0], [0.0, 0.0]])
+    zeros = torch.zeros(3)
+    batch = Transitions(obs, action, zeros, obs, zeros, zeros, torch.ones(3))
+    torch.manual_seed(0)
+    randomised = with_random_actions(batch, lambda obs: obs[:, -1])
+    assert randomised.action[2].tolist() == [0.0, 0.0]
+    assert ((randomised.action[:2] >= -1) & (randomised.action[:2] <= 1)).all()
+    assert torch.equal(randomised.obs, batch.obs) and torch.equal(randomised.next_obs, batch.next_obs)
+    assert torch.equal(batch.action, action)  # the original batch is left as it was
 
 
 @pytest.mark.parametrize("case, message", [
