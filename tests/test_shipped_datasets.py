@@ -79,6 +79,25 @@ def test_check_experts_replays_every_shipped_policy(tmp_path):
     assert len(rows) == len(SHIPPED) and all(row.endswith("| pass |") for row in rows)
 
 
+def test_check_experts_replays_only_the_datasets_asked_for(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/check_experts.py", "--episodes", "1", "--datasets",
+                             "ilbench/inverted_pendulum/expert-v0", "--output", str(tmp_path / "check.md")],
+                            cwd=REPO_ROOT, capture_output=True, text=True, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (tmp_path / "check.md").read_text()
+    assert "`python scripts/check_experts.py --episodes 1 --datasets ilbench/inverted_pendulum/expert-v0`" in text
+    assert [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| `")] == [
+        "| `ilbench/inverted_pendulum/expert-v0`"]
+
+
+def test_check_experts_names_an_unknown_dataset_in_one_error_line():
+    result = subprocess.run([sys.executable, "scripts/check_experts.py", "--datasets", "ilbench/hopper/expert-v9"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --datasets ilbench/hopper/expert-v9: no expert policy under ")
+    assert "choose from ilbench/ant/expert-v0, " in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_check_experts_fails_a_policy_whose_return_differs_from_its_metadata(tmp_path):
     from scripts.check_experts import replay
     folder = tmp_path / "expert-v0"
