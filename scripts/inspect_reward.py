@@ -83,7 +83,7 @@ def reward_groups(method: Algorithm, memory: ReplayMemory, rows: int, recent: in
     expert_rows = expert.map(lambda column: column[chosen])
     recent = min(recent, len(memory))
     latest_rows = (memory.position - 1 - torch.randperm(recent)[:rows]) % memory.capacity
-    replayed = memory.sample(min(rows, len(memory)))  # drawn before the random actions: same rows as without them
+    replayed = memory.sample(min(rows, len(memory)))  # drawn first: the agent rows do not depend on the random actions
     groups = {"expert": expert_rows,
               "expert states, random actions": with_random_actions(expert_rows, method.sac.absorbing_flag),
               "agent, replayed": replayed,
