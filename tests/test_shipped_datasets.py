@@ -98,6 +98,13 @@ def test_check_experts_names_an_unknown_dataset_in_one_error_line():
     assert "choose from ilbench/ant/expert-v0, " in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_check_experts_of_a_folder_without_policies_is_one_error_line(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/check_experts.py", "--root", str(tmp_path)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"error: no policy.pt under {tmp_path}; make the datasets with scripts/make_expert_data.py")
+
+
 def test_check_experts_fails_a_policy_whose_return_differs_from_its_metadata(tmp_path):
     from scripts.check_experts import replay
     folder = tmp_path / "expert-v0"
