@@ -4,6 +4,7 @@ class, which differ in the reward taken from the discriminator D = sigmoid(f) (d
     GAIL   r = -log(1 - D)               (Ho & Ermon, 2016; off-policy: Kostrikov et al., 2018)
     AIRL   r = log D - log(1 - D) ~ f    (Fu et al., 2017), with reward shaping and log-policy subtraction
     FAIRL  r = -h exp(h), h the AIRL reward  (Ghasemipour et al., 2019)
+    FKL    r = exp(h) = D / (1 - D): the reward whose policy gradient is the forward KL's (an option of FAIRL)
 
 Each update trains the discriminator once (expert = 1, agent = 0) on the unmixed batches, with a BCE, Mixup
 (Chen et al., 2020) or non-negative PU (Xu & Denil, 2019) loss, an optional gradient penalty, an optional
@@ -23,19 +24,26 @@ from models.actor import ACTION_CLIP
 from models.discriminator import Discriminator
 from models.precision import input_gradients
 
-REWARD_FUNCTIONS = ("GAIL", "AIRL", "FAIRL")
+REWARD_FUNCTIONS = ("GAIL", "AIRL", "FAIRL", "FKL")
 LOSS_FUNCTIONS = ("BCE", "Mixup", "PUGAIL")
 EPSILON = 1e-6
 
 
 def reward_from_logit(logit: torch.Tensor, reward_function: str) -> torch.Tensor:
-    """The SAC reward of a discriminator logit f, with D = sigmoid(f)."""
+    """The SAC reward of a discriminator logit f, with D = sigmoid(f).
+
+    At the optimal discriminator h = log(rho_E / rho_pi) =: log u, and the forward KL is E_pi[u log u]. FAIRL pays
+    minus that integrand, -h exp(h), which peaks at h = -1 and falls for every h above it; the policy gradient of
+    the forward KL, with the dependence of u on the policy taken into account, is that of E_pi[u]: FKL's exp(h).
+    """
     d = torch.sigmoid(logit)
     airl = torch.log(d + EPSILON) - torch.log(1 - d + EPSILON)
     if reward_function == "GAIL":
         return -torch.log(1 - d + EPSILON)
     if reward_function == "AIRL":
         return airl
+    if reward_function == "FKL":
+        return torch.exp(airl)
     return -airl * torch.exp(airl)
 
 

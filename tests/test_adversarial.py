@@ -84,6 +84,24 @@ def test_reward_functions_at_known_logits():
     assert fairl.max().item() == pytest.approx(math.exp(-1), rel=1e-4)
     assert reward_from_logit(torch.tensor([-1.0, 0.0]), "FAIRL").tolist() == pytest.approx([math.exp(-1), 0], abs=1e-5)
     assert (reward_from_logit(torch.linspace(-14, 14, 50), "GAIL") >= -1e-5).all()
+    assert reward_from_logit(logit, "FKL").tolist() == pytest.approx(torch.exp(logit).tolist(), rel=1e-4)
+
+
+def test_fkl_reward_gives_the_forward_kl_gradient_and_fairl_reward_does_not():
+    """On a hand-made discrete occupancy rho_pi = softmax(theta) and the optimal logit h = log(rho_E / rho_pi),
+    ascending E_pi[r] with r held fixed must descend KL(rho_E || rho_pi) = sum rho_E log(rho_E / rho_pi)."""
+    expert = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    theta = torch.tensor([0.2, -0.4, 0.9, 0.1], requires_grad=True)
+    agent = torch.softmax(theta, 0)
+    (kl_gradient,) = torch.autograd.grad((expert * torch.log(expert / agent)).sum(), theta, retain_graph=True)
+    optimal_logit = torch.log(expert / agent).detach()
+
+    def surrogate_gradient(reward_function: str) -> torch.Tensor:
+        reward = reward_from_logit(optimal_logit, reward_function)
+        return torch.autograd.grad(-(agent * reward).sum(), theta, retain_graph=True)[0]
+
+    assert surrogate_gradient("FKL").tolist() == pytest.approx(kl_gradient.tolist(), abs=1e-5)
+    assert (surrogate_gradient("FAIRL") - kl_gradient).abs().max().item() > 0.05
 
 
 def test_bernoulli_entropy_is_log_2_at_zero_logit():
