@@ -192,7 +192,7 @@ def test_presets_mean_what_they_say():
     gail, airl, fairl = (make_config(f"algorithm={name}").algorithm for name in ("GAIL", "AIRL", "FAIRL"))
     assert gail.reward_function == "GAIL" and not gail.reward_shaping
     assert airl.reward_function == "AIRL" and not airl.reward_shaping and not airl.subtract_log_policy
-    assert fairl.reward_function == "FAIRL" and fairl.discriminator.learning_rate == gail.discriminator.learning_rate
+    assert fairl.reward_function == "FKL" and fairl.discriminator.learning_rate == gail.discriminator.learning_rate
 
 
 @pytest.mark.parametrize("override, message", [
