@@ -4,7 +4,7 @@ class, which differ in the reward taken from the discriminator D = sigmoid(f) (d
     GAIL   r = -log(1 - D)               (Ho & Ermon, 2016; off-policy: Kostrikov et al., 2018)
     AIRL   r = log D - log(1 - D) ~ f    (Fu et al., 2017), with reward shaping and log-policy subtraction
     FAIRL  r = -h exp(h), h the AIRL reward  (Ghasemipour et al., 2019)
-    FKL    r = exp(h) = D / (1 - D): the reward whose policy gradient is the forward KL's (an option of FAIRL)
+    FKL    r = exp(h) = D / (1 - D): the reward whose policy gradient is the forward KL's (the FAIRL preset's)
 
 Each update trains the discriminator once (expert = 1, agent = 0) on the unmixed batches, with a BCE, Mixup
 (Chen et al., 2020) or non-negative PU (Xu & Denil, 2019) loss, an optional gradient penalty, an optional
