@@ -43,12 +43,12 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
-from omegaconf import DictConfig, OmegaConf
 
 from algorithms import algorithm_class
 from errors import UserError, exit_on_user_error
 from training.aggregate import Estimate, iqm_with_interval
 from training.command_line import compose_config
+from training.config import learning_settings
 from training.run_directory import in_use
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,27 +116,7 @@ def run_overrides(benchmark: Benchmark, algorithm: str) -> list[str]:
     return preset_overrides(algorithm, benchmark.preset(algorithm), benchmark.env, benchmark.trajectories)
 
 
-# What decides how a run learns and is scored; a run resumed or reused under other values would mix two configurations.
-LEARNING_SECTIONS = ("tuned_for", "precision", "training", "reinforcement", "model", "memory", "imitation",
-                     "bc_pretraining", "algorithm", "env", "evaluation")
 DATASET_SETTINGS = ("env.dataset.", "env.reference_returns.")  # follow the dataset, named in their own column
-READOUT_ONLY_SETTINGS = {"evaluation.stochastic", "training.compile"}  # change neither the learning nor the score
-
-
-def learning_settings(config: DictConfig | dict) -> dict[str, object]:
-    """The config's learning settings as dotted keys (lists count as one value)."""
-    tree = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
-    settings: dict[str, object] = {}
-
-    def flatten(node: object, key: str) -> None:
-        if isinstance(node, dict):
-            for child, value in node.items():
-                flatten(value, f"{key}.{child}" if key else str(child))
-        else:
-            settings[key] = node
-
-    flatten({section: tree[section] for section in LEARNING_SECTIONS if section in tree}, "")
-    return {key: value for key, value in settings.items() if key not in READOUT_ONLY_SETTINGS}
 
 
 def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:

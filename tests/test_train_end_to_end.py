@@ -145,6 +145,20 @@ def test_a_fresh_run_refuses_a_directory_that_holds_another_runs_metrics(tmp_pat
     assert sorted(path.name for path in tmp_path.iterdir()) == ["metrics.csv"]
 
 
+def test_a_resume_under_changed_learning_settings_is_refused_and_one_that_extends_steps_is_recorded(tmp_path):
+    train(make_config("algorithm=SAC", *TINY), tmp_path)
+    made_with = (tmp_path / "config.yaml").read_text()
+    (tmp_path / "config.yaml").write_text(made_with.replace("discount: 0.99", "discount: 0.9"))  # an older default
+    with pytest.raises(UserError, match=f"^resume={tmp_path} would change settings the run was made with "
+                                        f"\\(reinforcement.discount=0.9, now 0.99: .*\\); add "
+                                        f"reinforcement.discount=0.9 to resume it as it was made"):
+        train(make_config("algorithm=SAC", *TINY, f"resume={tmp_path}", "steps=450"), tmp_path)
+    assert pd.read_csv(tmp_path / "metrics.csv")["step"].max() == 300  # nothing was trained
+    (tmp_path / "config.yaml").write_text(made_with)
+    train(make_config("algorithm=SAC", *TINY, f"resume={tmp_path}", "steps=450"), tmp_path)
+    assert "steps: 450" in (tmp_path / "config.yaml").read_text()
+
+
 def test_a_run_directory_another_process_is_training_is_refused_and_left_as_it_was(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"the other process's checkpoint")
     held = hold_run_directory(tmp_path)  # another open file, which holds the lock as another process would

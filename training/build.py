@@ -21,7 +21,7 @@ from data.memory import ReplayMemory
 from envs.make import make_env
 from errors import UserError
 from training.checkpoint import load_checkpoint, restore
-from training.config import check_config, resolve_device
+from training.config import check_config, check_resumed_settings, resolve_device
 from training.evaluation import reference_returns
 from training.logger import METRICS_NAME, MetricsLog
 from training.provenance import record_provenance
@@ -63,14 +63,15 @@ def assemble_run(cfg: DictConfig, run_dir: Path, lock: TextIO) -> Run:
         where = "" if Path(cfg.resume).resolve() == run_dir.resolve() else f" ({run_dir.name} of that group)"
         raise UserError(f"resume={cfg.resume} holds no checkpoint.pt{where}; give the directory of a run that saved "
                         f"one")
+    if checkpoint and (run_dir / "config.yaml").exists():
+        check_resumed_settings(OmegaConf.load(run_dir / "config.yaml"), cfg, run_dir)
     progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
     record_provenance(progress)
     wandb = {"project": cfg.logging.wandb_project, "config": OmegaConf.to_container(cfg, resolve=True)} \
         if cfg.logging.wandb else None
     log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None,
                      wandb=wandb)
-    if not checkpoint:
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # a resume may extend `steps`
     logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"
                 + (f" (resumed at step {progress.step})" if checkpoint else ""))
     episode = checkpoint.get("episode_in_progress") if checkpoint else None

@@ -6,6 +6,7 @@ import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -166,3 +167,39 @@ def resolve_device(name: str) -> torch.device:
         raise UserError(f"device={name} but this machine has {torch.cuda.device_count()} CUDA device(s); use "
                         f"cuda:0 to cuda:{torch.cuda.device_count() - 1}, or device=auto")
     return device
+
+
+# What decides how a run learns and is scored; a run resumed or reused under other values would mix two configurations.
+LEARNING_SECTIONS = ("tuned_for", "precision", "training", "reinforcement", "model", "memory", "imitation",
+                     "bc_pretraining", "algorithm", "env", "evaluation")
+READOUT_ONLY_SETTINGS = {"evaluation.stochastic", "training.compile"}  # change neither the learning nor the score
+
+
+def learning_settings(config: DictConfig | dict) -> dict[str, object]:
+    """The config's learning settings as dotted keys (lists count as one value)."""
+    tree = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
+    settings: dict[str, object] = {}
+
+    def flatten(node: object, key: str) -> None:
+        if isinstance(node, dict):
+            for child, value in node.items():
+                flatten(value, f"{key}.{child}" if key else str(child))
+        else:
+            settings[key] = node
+
+    flatten({section: tree[section] for section in LEARNING_SECTIONS if section in tree}, "")
+    return {key: value for key, value in settings.items() if key not in READOUT_ONLY_SETTINGS}
+
+
+def check_resumed_settings(saved: DictConfig, resumed: DictConfig, run_dir: Path) -> None:
+    """Refuse to continue a run under learning settings other than those it was made with: a default changed
+    since it started, or a new value on the resume command line, would silently mix two configurations.
+    Keys the run's config lacks (added to the suite later) are not compared."""
+    made_with, now = learning_settings(saved), learning_settings(resumed)
+    changed = [key for key, value in made_with.items() if key in now and now[key] != value]
+    if changed:
+        differences = ", ".join(f"{key}={made_with[key]}, now {now[key]}" for key in changed)
+        restore = " ".join(f"{key}={made_with[key]}" for key in changed)
+        raise UserError(f"resume={run_dir} would change settings the run was made with ({differences}: a default "
+                        f"changed since, or a new value on the command line); add {restore} to resume it as it was "
+                        f"made, or start a new run")
