@@ -71,7 +71,8 @@ def assemble_run(cfg: DictConfig, run_dir: Path, lock: TextIO) -> Run:
         if cfg.logging.wandb else None
     log = MetricsLog(run_dir, cfg.logging.tensorboard, resume_step=progress.step if checkpoint else None,
                      wandb=wandb)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # a resume may extend `steps`
+    record = OmegaConf.merge(cfg, {"resume": None})  # as a run started with these settings records them
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(record, resolve=True))  # a resume may extend `steps`
     logger.info(f"{cfg.algorithm.name} on {cfg.env.name}, seed {cfg.seed}: run directory {run_dir}"
                 + (f" (resumed at step {progress.step})" if checkpoint else ""))
     episode = checkpoint.get("episode_in_progress") if checkpoint else None
