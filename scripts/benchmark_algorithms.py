@@ -48,7 +48,7 @@ from algorithms import algorithm_class
 from errors import UserError, exit_on_user_error
 from training.aggregate import Estimate, iqm_with_interval
 from training.command_line import compose_config
-from training.config import learning_settings
+from training.config import differing_settings, learning_settings
 from training.run_directory import in_use
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -129,8 +129,8 @@ def mismatched_runs(benchmark: Benchmark, extra: list[str]) -> list[str]:
         for seed in benchmark.seeds:
             run_dir = benchmark.run_directory(algorithm, seed)
             saved = learning_settings(run_config(run_dir))
-            found += [f"{run_dir} was made with {key}={value}, not {requested[key]}"
-                      for key, value in saved.items() if key in requested and value != requested[key]]
+            found += [f"{run_dir} was made with {key}={saved[key]}, not {requested[key]}"
+                      for key in differing_settings(saved, requested)]
     return found
 
 
@@ -258,8 +258,9 @@ def changed_settings(config: dict) -> list[str]:
         return []
     preset = preset_settings(config["algorithm"]["name"], config.get("tuned_for"), config["env"]["name"],
                              config["imitation"]["trajectories"])
-    return [f"`{key}={value}`" for key, value in learning_settings(config).items()
-            if key in preset and value != preset[key] and not key.startswith(DATASET_SETTINGS)]
+    settings = learning_settings(config)
+    return [f"`{key}={settings[key]}`" for key in differing_settings(settings, preset)
+            if not key.startswith(DATASET_SETTINGS)]
 
 
 def preset_used(config: dict) -> str:

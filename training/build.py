@@ -49,6 +49,8 @@ def build_run(cfg: DictConfig, run_dir: Path) -> Run:
 
 def assemble_run(cfg: DictConfig, run_dir: Path, lock: TextIO) -> Run:
     """The run's parts, and its state restored from its checkpoint when resuming, in a directory it holds."""
+    if cfg.resume and (run_dir / "config.yaml").exists():  # before building anything the refusal would waste
+        check_resumed_settings(OmegaConf.load(run_dir / "config.yaml"), cfg, run_dir)
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     absorbing = cfg.imitation.absorbing
@@ -63,8 +65,6 @@ def assemble_run(cfg: DictConfig, run_dir: Path, lock: TextIO) -> Run:
         where = "" if Path(cfg.resume).resolve() == run_dir.resolve() else f" ({run_dir.name} of that group)"
         raise UserError(f"resume={cfg.resume} holds no checkpoint.pt{where}; give the directory of a run that saved "
                         f"one")
-    if checkpoint and (run_dir / "config.yaml").exists():
-        check_resumed_settings(OmegaConf.load(run_dir / "config.yaml"), cfg, run_dir)
     progress = restore(checkpoint, sac, method, memory) if checkpoint else Progress()
     record_provenance(progress)
     wandb = {"project": cfg.logging.wandb_project, "config": OmegaConf.to_container(cfg, resolve=True)} \

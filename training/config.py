@@ -191,12 +191,17 @@ def learning_settings(config: DictConfig | dict) -> dict[str, object]:
     return {key: value for key, value in settings.items() if key not in READOUT_ONLY_SETTINGS}
 
 
+def differing_settings(made_with: dict[str, object], now: dict[str, object]) -> list[str]:
+    """The learning settings whose value differs between two configs; keys a run's config lacks (added to the
+    suite later) are not compared."""
+    return [key for key, value in made_with.items() if key in now and now[key] != value]
+
+
 def check_resumed_settings(saved: DictConfig, resumed: DictConfig, run_dir: Path) -> None:
     """Refuse to continue a run under learning settings other than those it was made with: a default changed
-    since it started, or a new value on the resume command line, would silently mix two configurations.
-    Keys the run's config lacks (added to the suite later) are not compared."""
+    since it started, or a new value on the resume command line, would silently mix two configurations."""
     made_with, now = learning_settings(saved), learning_settings(resumed)
-    changed = [key for key, value in made_with.items() if key in now and now[key] != value]
+    changed = differing_settings(made_with, now)
     if changed:
         differences = ", ".join(f"{key}={made_with[key]}, now {now[key]}" for key in changed)
         restore = " ".join(f"{key}={made_with[key]}" for key in changed)
