@@ -46,8 +46,12 @@ def load_trained(run_dir: Path) -> tuple[DictConfig, Algorithm, ReplayMemory, in
     if algorithm_class(cfg.algorithm["class"]).reward_depends_on_batch:
         raise UserError(f"{cfg.algorithm.name}'s reward of a transition depends on the other rows scored with it, "
                         f"so groups of rows cannot be compared; this script inspects rewards of single transitions")
+    checkpoint = load_checkpoint(run_dir)
+    # A run resumed with a larger `steps` by an older version kept its first config.yaml, whose steps would size
+    # the replay memory below the checkpoint's rows.
+    cfg.steps = max(cfg.steps, checkpoint["progress"].step)
     sac, method, memory = build_learner(cfg, make_env(cfg.env, cfg.imitation.absorbing), torch.device("cpu"))
-    progress = restore(load_checkpoint(run_dir), sac, method, memory)
+    progress = restore(checkpoint, sac, method, memory)
     if memory is None or len(memory) == 0:
         raise UserError(f"{run_dir} has no agent transitions (an offline run, or one saved before its first "
                         f"step); the comparison needs a run that collected data")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from conftest import REPO_ROOT, TINY, make_config
 from data.memory import ReplayMemory
@@ -54,6 +56,18 @@ def test_reports_every_group_and_leaves_the_run_untouched(gail_run, tmp_path):
     assert all(0.0 <= float(row.split(" | ")[-1].rstrip(" |")) <= 1.0 for row in rows[2:])
     assert (tmp_path / "table.md").read_text() in result.stdout
     assert digests(gail_run) == before
+
+
+def test_inspects_a_run_whose_config_records_fewer_steps_than_its_checkpoint_holds(gail_run, tmp_path):
+    # runs resumed with a larger `steps` before config.yaml was rewritten on resume: memory must fit the checkpoint
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(gail_run, run_dir)
+    config = OmegaConf.load(run_dir / "config.yaml")
+    config.steps = 100
+    OmegaConf.save(config, run_dir / "config.yaml")
+    result = inspect(str(run_dir), "--rows", "64", "--recent", "100")
+    assert result.returncode == 0, result.stderr
+    assert "learned reward at the checkpoint of step 300" in result.stdout
 
 
 def test_absorbing_groups_take_the_latest_terminations():
